@@ -28,12 +28,11 @@ var ErrNotReceipt = errors.New("not a delivery receipt")
 var receiptKeys = []string{"id", "sub", "dlvrd", "submit date", "submit_date", "done date", "done_date", "stat", "err", "text"}
 
 // ParseReceipt reads the fields of an Appendix B receipt text. Keys match
-// in any case, in any order, each at most once (the first wins), and any
-// may be missing; everything after "text:" is the text, colons and all.
+// in any case and in any order; a repeated key ends the value before it
+// but the first value stands; any key may be missing; everything after "text:" is the text, colons and all.
 func ParseReceipt(s string) (Receipt, error) {
 	type hit struct{ key, start, value int }
 	var hits []hit
-	seen := map[int]bool{}
 	lower := asciiLower(s)
 scan:
 	for i := 0; i < len(s); i++ {
@@ -41,7 +40,7 @@ scan:
 			continue
 		}
 		for k, key := range receiptKeys {
-			if seen[k] || !strings.HasPrefix(lower[i:], key) {
+			if !strings.HasPrefix(lower[i:], key) {
 				continue
 			}
 			j := i + len(key)
@@ -51,7 +50,6 @@ scan:
 			if j == len(s) || s[j] != ':' {
 				continue
 			}
-			seen[k] = true
 			hits = append(hits, hit{k, i, j + 1})
 			if key == "text" {
 				break scan
