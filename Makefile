@@ -1,0 +1,30 @@
+# izin — see README.md.
+GO      ?= go
+BIN     ?= ./bin/izin
+CONFIG  ?= configs/izin.dev.yaml
+
+.PHONY: build run test check lint bench-core
+
+build:
+	$(GO) build -o $(BIN) ./cmd/izin
+
+# Runs izin against the local PostgreSQL and Redis (creating and migrating
+# its database). The development Redis keeps nothing on disk, so the dev
+# config sets queue.allow_volatile.
+run: build
+	$(BIN) serve --config $(CONFIG)
+
+# The test command CI runs (.ci/run): static checks, then every test with
+# the race detector against the real PostgreSQL and Redis.
+test: lint
+	$(GO) test -race -count=1 -timeout 40m ./...
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+	@# The domain depends on nothing of storage or transport (STYLE.md).
+	@if $(GO) list -deps ./consent | grep -E 'jackc/pgx|redis/go-redis|emersion/go-smtp|gorilla/mux|^net/http$$'; then \
+		echo "package consent must not depend on storage or transport code"; exit 1; fi
+
+bench-core: build
+	$(BIN) bench core --config $(CONFIG) --n 100000 --pgbench

@@ -1,0 +1,287 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/izin/izin/channels/iysapi"
+	"github.com/izin/izin/consent"
+	"github.com/izin/izin/consent/postgres"
+	"github.com/izin/izin/core"
+	"github.com/izin/izin/queue"
+)
+
+// roles a process can take (--roles); all by default.
+var allRoles = []string{"intake", "core", "outbox"}
+
+func parseRoles(s string) (map[string]bool, error) {
+	r := map[string]bool{}
+	if s == "" || s == "all" {
+		for _, x := range allRoles {
+			r[x] = true
+		}
+		return r, nil
+	}
+	for _, x := range strings.Split(s, ",") {
+		x = strings.TrimSpace(x)
+		ok := false
+		for _, y := range allRoles {
+			ok = ok || x == y
+		}
+		if !ok {
+			return nil, fmt.Errorf("%w: unknown role %q (want %s)", errUsage, x, strings.Join(allRoles, ", "))
+		}
+		r[x] = true
+	}
+	return r, nil
+}
+
+func cmdServe(ctx context.Context, e env, args []string) error {
+	fs, path := e.flags("serve")
+	rolesFlag := fs.String("roles", e.getenv("IZIN_ROLES"), "components to run: intake, core, outbox (comma-separated; default all)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	roles, err := parseRoles(*rolesFlag)
+	if err != nil {
+		return err
+	}
+	c, err := e.config(*path)
+	if err != nil {
+		return err
+	}
+	log := e.logger(c)
+	loc, err := location(c)
+	if err != nil {
+		return err
+	}
+	cal, err := consent.NewCalendar(loc)
+	if err != nil {
+		return err
+	}
+	if w := cal.Warning(time.Now()); w != "" {
+		log.Warn("holiday calendar incomplete", "detail", w)
+	}
+
+	store, pool, err := openStore(ctx, c, log, loc)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	q, rdb, err := openQueue(c, log)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	if err := q.CheckDurability(ctx); err != nil {
+		if !c.Queue.AllowVolatile {
+			return fmt.Errorf("%w (set queue.allow_volatile: true only for a throw-away setup)", err)
+		}
+		log.Warn("QUEUE IS VOLATILE: acknowledged commands may be lost if Redis stops (queue.allow_volatile is true)", "detail", err.Error())
+	}
+	if err := q.EnsureGroup(ctx); err != nil {
+		return fmt.Errorf("queue: %w", err)
+	}
+	key, err := tokenKey(ctx, c, store)
+	if err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := core.NewMetrics(reg)
+	reg.MustRegister(&queueCollector{q: q}, &outboxCollector{s: store})
+
+	rules := &consent.Rules{Location: loc, Calendar: cal, UploadWindow: 3}
+	router := mux.NewRouter()
+	h := &health{pool: store, rdb: rdb}
+	router.HandleFunc("/healthz", h.live).Methods(http.MethodGet)
+	router.HandleFunc("/readyz", h.ready).Methods(http.MethodGet)
+	router.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{})).Methods(http.MethodGet)
+	if roles["intake"] {
+		api := iysapi.New(iysapi.Options{
+			Store: store, Directory: store, Requests: store, Queue: q, Rules: rules,
+			TokenKey: key, RateLimit: c.API.RateLimit, RateBurst: c.API.RateBurst, MaxBody: c.API.MaxBody,
+			Log: log.With("component", "api"), Metrics: reg,
+		})
+		api.Register(router)
+	}
+
+	ln, err := net.Listen("tcp", c.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("http.addr: %w", err)
+	}
+	srv := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	fmt.Fprintf(e.stdout, "izin %s listening http %s\n", version, ln.Addr())
+
+	var wg sync.WaitGroup
+	run := func(name string, f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(ctx); err != nil {
+				log.Error("component stopped with error", "component", name, "err", err)
+			}
+		}()
+	}
+	if roles["core"] {
+		host, _ := os.Hostname()
+		for i := 0; i < c.Core.Workers; i++ {
+			cons := q.Consumer(fmt.Sprintf("%s-%d-%d", host, os.Getpid(), i))
+			w := core.NewWorker(cons, q, store, core.WorkerOptions{ReadCount: c.Core.ReadCount, MaxCommands: c.Core.MaxCommands}, metrics, log.With("component", "core"))
+			run("core", w.Run)
+		}
+		run("consumer-cleanup", func(ctx context.Context) error {
+			t := time.NewTicker(10 * time.Minute)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-t.C:
+					if n, err := q.CleanupConsumers(ctx, time.Hour); err != nil {
+						log.Warn("consumer cleanup failed", "err", err)
+					} else if n > 0 {
+						log.Info("removed idle queue consumers", "count", n)
+					}
+				}
+			}
+		})
+	}
+	if roles["outbox"] {
+		texts := core.Texts{ShortCode: c.SMPP.ShortCode, Location: loc}
+		logSender := core.LogSender{Log: log.With("component", "outbox"), Texts: texts}
+		senders := map[consent.ConfirmChannel]core.Sender{consent.ConfirmSMS: logSender, consent.ConfirmEmail: logSender}
+		d := core.NewDispatcher(store, store, senders, core.DispatcherOptions{}, metrics, log.With("component", "outbox"))
+		run("outbox", d.Run)
+	}
+
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.Serve(ln) }()
+	log.Info("izin started", "roles", *rolesFlag, "http", ln.Addr().String())
+
+	select {
+	case <-ctx.Done():
+	case err := <-srvErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server failed", "err", err)
+		}
+	}
+	log.Info("shutting down")
+	// Order: stop taking intake first, then let workers finish the batch
+	// in hand, then close the store and the queue (deferred).
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-sctx.Done():
+		log.Warn("components did not stop in time")
+	}
+	log.Info("stopped")
+	return nil
+}
+
+type health struct {
+	pool interface{ Ping(context.Context) error }
+	rdb  *redis.Client
+}
+
+func (h *health) live(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write([]byte(`{"status":"ok"}`))
+}
+
+func (h *health) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]string{"postgres": "ok", "redis": "ok"}
+	ok := true
+	if err := h.pool.Ping(ctx); err != nil {
+		checks["postgres"], ok = "unreachable", false
+	}
+	if err := h.rdb.Ping(ctx).Err(); err != nil {
+		checks["redis"], ok = "unreachable", false
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if !ok {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	json.NewEncoder(w).Encode(map[string]any{"ready": ok, "checks": checks})
+}
+
+// queueCollector reports queue depth and age at scrape time.
+type queueCollector struct{ q *queue.Queue }
+
+var (
+	queueDepth  = prometheus.NewDesc("izin_queue_depth", "Commands in the queue not yet acknowledged (undelivered + pending).", nil, nil)
+	queuePend   = prometheus.NewDesc("izin_queue_pending", "Commands delivered to a worker and not yet acknowledged.", nil, nil)
+	queueAge    = prometheus.NewDesc("izin_queue_oldest_age_seconds", "Age of the oldest unacknowledged command.", nil, nil)
+	queueDead   = prometheus.NewDesc("izin_queue_dead", "Entries in the dead-letter stream.", nil, nil)
+	outboxPend  = prometheus.NewDesc("izin_confirmations_pending", "Confirmations waiting to be sent.", nil, nil)
+	outboxOver  = prometheus.NewDesc("izin_confirmations_overdue", "Pending confirmations past their same-day deadline.", nil, nil)
+	outboxState = prometheus.NewDesc("izin_confirmations_by_state", "Confirmations by state.", []string{"state"}, nil)
+)
+
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- queueDepth
+	ch <- queuePend
+	ch <- queueAge
+	ch <- queueDead
+}
+
+func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	st, err := c.q.Stats(ctx)
+	if err != nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(queueDepth, prometheus.GaugeValue, float64(st.Lag+st.Pending))
+	ch <- prometheus.MustNewConstMetric(queuePend, prometheus.GaugeValue, float64(st.Pending))
+	ch <- prometheus.MustNewConstMetric(queueAge, prometheus.GaugeValue, st.OldestAge.Seconds())
+	ch <- prometheus.MustNewConstMetric(queueDead, prometheus.GaugeValue, float64(st.Dead))
+}
+
+type outboxCollector struct{ s *postgres.Store }
+
+func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- outboxPend
+	ch <- outboxOver
+	ch <- outboxState
+}
+
+func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	st, err := c.s.OutboxStats(ctx)
+	if err != nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(outboxPend, prometheus.GaugeValue, float64(st.Pending))
+	ch <- prometheus.MustNewConstMetric(outboxOver, prometheus.GaugeValue, float64(st.Overdue))
+	for state, n := range map[string]int64{"sent": st.Sent, "failed": st.Failed, "late": st.Late} {
+		ch <- prometheus.MustNewConstMetric(outboxState, prometheus.GaugeValue, float64(n), state)
+	}
+}

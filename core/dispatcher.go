@@ -1,0 +1,180 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/izin/izin/consent"
+)
+
+// Sender delivers one confirmation over its channel (SMS, e-mail) and
+// returns the peer's reference for it (SMSC message id, Message-ID).
+type Sender interface {
+	Send(ctx context.Context, c Confirmation) (peerRef string, err error)
+}
+
+// Confirmation is what a sender needs to write the message.
+type Confirmation struct {
+	ID        int64
+	Group     string
+	Channel   consent.ConfirmChannel
+	Recipient string
+	Deadline  time.Time
+	Changes   []Change
+}
+
+// Change is one change reported in a confirmation.
+type Change struct {
+	consent.Event
+	BrandName string
+}
+
+// PermanentError marks a failure that retrying cannot cure (SMTP 5xx, an
+// SMSC's permanent error): the confirmation is marked failed with the
+// reason, never retried.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Outbox is the store side of the dispatcher.
+type Outbox interface {
+	ClaimDue(ctx context.Context, limit int, lease time.Duration) ([]consent.DueConfirmation, error)
+	MarkSent(ctx context.Context, id int64, peerRef string) (bool, error)
+	MarkRetry(ctx context.Context, id int64, reason string, next time.Time) error
+	MarkFailed(ctx context.Context, id int64, reason string) error
+}
+
+// BrandNamer resolves brand names for the message text.
+type BrandNamer interface {
+	Brand(ctx context.Context, iysCode, brandCode int64) (consent.Brand, error)
+}
+
+// DispatcherOptions tune the dispatcher.
+type DispatcherOptions struct {
+	Poll        time.Duration // how often to look for due confirmations (default 250ms)
+	Batch       int           // confirmations claimed at once (default 100)
+	Lease       time.Duration // how long a claimed confirmation is ours (default 2m)
+	MaxAttempts int           // then it is marked failed (default 12, about a day of backoff)
+}
+
+// Dispatcher sends the confirmations the outbox holds, within seconds of
+// the change: it claims due rows, hands each to its channel's sender,
+// and marks it sent (late if past the deadline), to retry with backoff, or
+// failed.
+type Dispatcher struct {
+	outbox  Outbox
+	brands  BrandNamer
+	senders map[consent.ConfirmChannel]Sender
+	opt     DispatcherOptions
+	log     *slog.Logger
+	metrics *Metrics
+	now     func() time.Time
+}
+
+// NewDispatcher returns a dispatcher with a sender per channel.
+func NewDispatcher(o Outbox, b BrandNamer, senders map[consent.ConfirmChannel]Sender, opt DispatcherOptions, m *Metrics, log *slog.Logger) *Dispatcher {
+	if opt.Poll <= 0 {
+		opt.Poll = 250 * time.Millisecond
+	}
+	if opt.Batch <= 0 {
+		opt.Batch = 100
+	}
+	if opt.Lease <= 0 {
+		opt.Lease = 2 * time.Minute
+	}
+	if opt.MaxAttempts <= 0 {
+		opt.MaxAttempts = 12
+	}
+	return &Dispatcher{outbox: o, brands: b, senders: senders, opt: opt, log: log, metrics: m, now: time.Now}
+}
+
+// Run dispatches until ctx ends.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	failures := 0
+	for ctx.Err() == nil {
+		due, err := d.outbox.ClaimDue(ctx, d.opt.Batch, d.opt.Lease)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			failures++
+			d.log.Warn("outbox unavailable", "err", err)
+			sleep(ctx, backoff(failures))
+			continue
+		}
+		failures = 0
+		for _, c := range due {
+			d.dispatch(ctx, c)
+		}
+		if len(due) < d.opt.Batch {
+			sleep(ctx, d.opt.Poll)
+		}
+	}
+	return nil
+}
+
+func (d *Dispatcher) dispatch(ctx context.Context, due consent.DueConfirmation) {
+	ch := string(due.Channel)
+	s, ok := d.senders[due.Channel]
+	if !ok {
+		d.retry(ctx, due, fmt.Errorf("no sender configured for %s", ch))
+		return
+	}
+	c := Confirmation{ID: due.ID, Group: due.Group, Channel: due.Channel, Recipient: due.Recipient, Deadline: due.Deadline}
+	for _, e := range due.Events {
+		name := fmt.Sprint(e.BrandCode)
+		if b, err := d.brands.Brand(ctx, e.IYSCode, e.BrandCode); err == nil {
+			name = b.Name
+		}
+		c.Changes = append(c.Changes, Change{Event: e, BrandName: name})
+	}
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ref, err := s.Send(sctx, c)
+	cancel()
+	if err != nil {
+		var perm *PermanentError
+		if errors.As(err, &perm) || due.Attempts >= d.opt.MaxAttempts {
+			d.metrics.Confirmations.WithLabelValues(ch, "failed").Inc()
+			d.log.Error("confirmation failed", "id", due.ID, "channel", ch, "recipient", consent.Mask(due.Recipient), "attempts", due.Attempts, "err", err)
+			if err := d.outbox.MarkFailed(ctx, due.ID, err.Error()); err != nil {
+				d.log.Warn("mark confirmation failed", "id", due.ID, "err", err)
+			}
+			return
+		}
+		d.retry(ctx, due, err)
+		return
+	}
+	late, err := d.outbox.MarkSent(ctx, due.ID, ref)
+	if err != nil {
+		// Sent but not marked: the lease expires and it is sent again.
+		// At-least-once is the right side to err on for a legal notice.
+		d.log.Warn("confirmation sent but not marked", "id", due.ID, "err", err)
+		return
+	}
+	outcome := "sent"
+	if late {
+		outcome = "late"
+	}
+	d.metrics.Confirmations.WithLabelValues(ch, outcome).Inc()
+	d.log.Info("confirmation sent", "id", due.ID, "channel", ch, "recipient", consent.Mask(due.Recipient), "late", late)
+}
+
+func (d *Dispatcher) retry(ctx context.Context, due consent.DueConfirmation, err error) {
+	d.metrics.Confirmations.WithLabelValues(string(due.Channel), "retry").Inc()
+	next := d.now().Add(retryDelay(due.Attempts))
+	d.log.Warn("confirmation will be retried", "id", due.ID, "channel", string(due.Channel), "attempts", due.Attempts, "next", next, "err", err)
+	if err := d.outbox.MarkRetry(ctx, due.ID, err.Error(), next); err != nil {
+		d.log.Warn("mark confirmation retry", "id", due.ID, "err", err)
+	}
+}
+
+// retryDelay grows from 5s to an hour: a peer that is down for minutes
+// still gets the confirmation out the same day.
+func retryDelay(attempts int) time.Duration {
+	d := 5 * time.Second << min(attempts, 10)
+	return min(d, time.Hour)
+}
