@@ -142,9 +142,11 @@ func (t *gsmTables) encode(text string) ([]uint16, bool) {
 
 // packSeptets packs septets into octets, least significant bit first, after
 // fill zero bits (TS 23.038 §6.1.2.1.1; fill bits align the text to a
-// septet boundary after a UDH, TS 23.040 §9.2.3.24). When the last octet
-// would hold 7 spare bits, they carry CR, so that the receiver, which cannot
-// tell padding from an "@", knows to drop it (TS 23.038 §6.1.2.3.1).
+// septet boundary after a UDH, TS 23.040 §9.2.3.24). In an SMS the septet
+// count (TP-UDL) tells a receiver where the text ends, but short_message
+// carries only octets: when the last octet would hold 7 spare bits they
+// carry CR, the rule TS 23.038 §6.1.2.3.1 sets for USSD, which has the same
+// problem, so that the receiver does not read the padding as "@".
 func packSeptets(septets []byte, fill int) []byte {
 	nbits := fill + 7*len(septets)
 	if (nbits+7)/8*8-nbits == 7 {
@@ -164,9 +166,11 @@ func packSeptets(septets []byte, fill int) []byte {
 	return out
 }
 
-// unpackSeptets reads the septets packed in b after skip bits. A CR that
-// ends exactly on the last octet boundary is taken for padding and dropped
-// (see packSeptets).
+// unpackSeptets reads the septets packed in b after skip bits. A last
+// septet that ends exactly on the last octet boundary and is CR (our
+// padding, see packSeptets) or "@" (zero padding, as SMS senders leave it)
+// is taken for padding and dropped: the rare message that really ends so
+// loses a trailing CR or "@", which is better than most gaining one.
 func unpackSeptets(b []byte, skip int) []byte {
 	nbits := len(b)*8 - skip
 	if nbits < 7 {
@@ -183,7 +187,7 @@ func unpackSeptets(b []byte, skip int) []byte {
 		out[i] = byte(v>>(bit%8)) & 0x7F
 		bit += 7
 	}
-	if nbits%7 == 0 && out[n-1] == '\r' {
+	if nbits%7 == 0 && (out[n-1] == '\r' || out[n-1] == 0) {
 		out = out[:n-1]
 	}
 	return out

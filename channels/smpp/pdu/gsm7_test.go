@@ -57,7 +57,8 @@ func TestPackSeptets(t *testing.T) {
 		// to a septet boundary: h at bit 1 gives 0xD0, and so on by hand.
 		{"hello after UDH", "hello", 1, []byte{0xD0, 0x65, 0x36, 0xFB, 0x0D}},
 		// Seven septets leave 7 spare bits: they carry CR, not zeros
-		// (TS 23.038 §6.1.2.3.1), so the last octet is 0x1A (CR << 1).
+		// (the USSD rule of TS 23.038 §6.1.2.3.1), so the last octet is
+		// 0x1A (CR << 1).
 		{"CR padding", "1234567", 0, []byte{0x31, 0xD9, 0x8C, 0x56, 0xB3, 0xDD, 0x1A}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -69,6 +70,10 @@ func TestPackSeptets(t *testing.T) {
 				t.Errorf("unpack = %q, want %q", back, tc.septets)
 			}
 		})
+	}
+	// Zero padding, as an SMS sender leaves it, does not read as "@".
+	if got := unpackSeptets([]byte{0x31, 0xD9, 0x8C, 0x56, 0xB3, 0xDD, 0x00}, 0); string(got) != "1234567" {
+		t.Errorf("zero-padded: %q", got)
 	}
 	for n := 0; n <= 24; n++ {
 		for fill := 0; fill < 7; fill++ {

@@ -9,7 +9,7 @@ import (
 // Tag identifies an optional parameter (SMPP 3.4 §5.3.2).
 type Tag uint16
 
-// Tags of SMPP 3.4 §5.3.2 (table 5-1 / §3.2.2 "optional parameters").
+// Tags of SMPP 3.4 §5.3.2.
 // Integer TLVs are big-endian; their sizes are given beside the tag.
 const (
 	TagDestAddrSubunit          Tag = 0x0005 // 1 octet
@@ -112,15 +112,15 @@ func (t Tag) String() string {
 	return fmt.Sprintf("tag(0x%04X)", uint16(t))
 }
 
-// TLV is one optional parameter: a tag, and a value whose length goes on
-// the wire as a 2-octet length (SMPP 3.4 §3.2.4).
+// TLV is one optional parameter: a 2-octet tag, a 2-octet length and the
+// value (SMPP 3.4 §5.3.1).
 type TLV struct {
 	Tag   Tag
 	Value []byte
 }
 
-// TLVs are a PDU's optional parameters in wire order. Unknown tags are kept,
-// as SMPP 3.4 §3.2.4 asks a receiver to ignore, not reject, them.
+// TLVs are a PDU's optional parameters in wire order. Unknown tags are kept:
+// SMPP 3.4 §5.3 asks a receiver to ignore, not reject, what it does not know.
 type TLVs []TLV
 
 // Get returns the value of the first TLV with tag t.

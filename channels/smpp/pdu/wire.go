@@ -119,7 +119,8 @@ func (e *encoder) u8(v byte) { e.b = append(e.b, v) }
 func (e *encoder) cstring(name, s string, max int) {
 	if len(s)+1 > max {
 		if e.err == nil {
-			e.err = fmt.Errorf("%s %q: %w (%d with NUL)", name, s, ErrFieldTooLong, max)
+			// The value stays out of the error: it may be a phone number.
+			e.err = fmt.Errorf("%s of %d octets: %w (%d with NUL)", name, len(s), ErrFieldTooLong, max)
 		}
 		return
 	}
