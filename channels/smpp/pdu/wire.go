@@ -49,19 +49,19 @@ func (d *decoder) u8() byte {
 	return v
 }
 
-// cstring reads a C-octet string of at most max octets including its NUL
-// (SMPP 3.4 §3.1). A string with no NUL within max octets is an error with
+// cstring reads a C-octet string of at most limit octets including its NUL
+// (SMPP 3.4 §3.1). A string with no NUL within limit octets is an error with
 // status st, the status SMPP 3.4 §5.1.3 has for that field.
-func (d *decoder) cstring(name string, max int, st Status) string {
+func (d *decoder) cstring(name string, limit int, st Status) string {
 	if d.err != nil {
 		return ""
 	}
-	i := bytes.IndexByte(d.b[:min(len(d.b), max)], 0)
+	i := bytes.IndexByte(d.b[:min(len(d.b), limit)], 0)
 	if i < 0 {
-		if len(d.b) < max {
+		if len(d.b) < limit {
 			d.fail(ESME_RINVCMDLEN, fmt.Errorf("%s: %w: no NUL terminator", name, ErrTruncated))
 		} else {
-			d.fail(st, fmt.Errorf("%s: %w (%d)", name, ErrFieldTooLong, max))
+			d.fail(st, fmt.Errorf("%s: %w (%d)", name, ErrFieldTooLong, limit))
 		}
 		return ""
 	}
@@ -116,11 +116,11 @@ type encoder struct {
 
 func (e *encoder) u8(v byte) { e.b = append(e.b, v) }
 
-func (e *encoder) cstring(name, s string, max int) {
-	if len(s)+1 > max {
+func (e *encoder) cstring(name, s string, limit int) {
+	if len(s)+1 > limit {
 		if e.err == nil {
 			// The value stays out of the error: it may be a phone number.
-			e.err = fmt.Errorf("%s of %d octets: %w (%d with NUL)", name, len(s), ErrFieldTooLong, max)
+			e.err = fmt.Errorf("%s of %d octets: %w (%d with NUL)", name, len(s), ErrFieldTooLong, limit)
 		}
 		return
 	}
