@@ -7,16 +7,16 @@ type Address struct {
 	Addr string
 }
 
-func (a *Address) encode(e *encoder, name string, max int) {
+func (a *Address) encode(e *encoder, name string, limit int) {
 	e.u8(a.TON)
 	e.u8(a.NPI)
-	e.cstring(name, a.Addr, max)
+	e.cstring(name, a.Addr, limit)
 }
 
-func (a *Address) decode(d *decoder, name string, max int, st Status) {
+func (a *Address) decode(d *decoder, name string, limit int, st Status) {
 	a.TON = d.u8()
 	a.NPI = d.u8()
-	a.Addr = d.cstring(name, max, st)
+	a.Addr = d.cstring(name, limit, st)
 }
 
 // SubmitSM sends a short message to the SMSC (SMPP 3.4 §4.4.1).
