@@ -16,10 +16,14 @@ var turkishFold = strings.NewReplacer(
 )
 
 // FoldKeyword normalises a word or phrase for matching keywords and brand
-// names: Turkish letters folded to ASCII, upper case, punctuation trimmed
-// from the ends, inner spaces collapsed. The caller applies Unicode NFC
-// first when the text may be decomposed (consent imports only the
-// standard library).
+// names: Turkish letters folded to ASCII, upper case, words split on white
+// space and rejoined with single spaces. Punctuation and symbols are
+// trimmed from both ends of every word, and a word that was nothing else
+// is dropped: "ret, acme!" and "RET - ACME" both become "RET ACME". Inside
+// a word they stay ("H&M", "A.Ş." → "A.S", "ACME,BETA"), so a brand
+// name keeps its spelling and a caller may still split a list on commas.
+// The caller applies Unicode NFC first when the text may be decomposed
+// (consent imports only the standard library).
 func FoldKeyword(s string) string {
 	s = turkishFold.Replace(s)
 	s = strings.ToUpper(s)

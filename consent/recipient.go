@@ -118,15 +118,22 @@ func NormalizeRecipient(s string) (string, *Error) {
 }
 
 // Mask hides most of a recipient for logs: +90532*****67, a***@example.com.
+// At least four characters of a phone number are always hidden (a shorter
+// foreign number shows less of its start), a one-letter local part is not
+// shown at all, and the result is valid UTF-8 whatever the input.
 func Mask(recipient string) string {
 	if at := strings.IndexByte(recipient, '@'); at >= 0 {
-		if at == 0 {
-			return "***" + recipient[at:]
+		local, domain := []rune(recipient[:at]), strings.ToValidUTF8(recipient[at:], "\uFFFD")
+		if len(local) < 2 {
+			return "***" + domain
 		}
-		return recipient[:1] + "***" + recipient[at:]
+		return string(local[:1]) + "***" + domain
 	}
-	if len(recipient) <= 8 {
+	r := []rune(recipient)
+	n := len(r)
+	if n <= 8 {
 		return "***"
 	}
-	return recipient[:6] + strings.Repeat("*", len(recipient)-8) + recipient[len(recipient)-2:]
+	shown := min(6, n-6) // leaves n-shown-2 >= 4 hidden
+	return string(r[:shown]) + strings.Repeat("*", n-shown-2) + string(r[n-2:])
 }
