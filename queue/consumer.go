@@ -24,8 +24,8 @@ type Message struct {
 
 // Consumer reads for one named member of the consumer group. Give each
 // worker process a stable or unique name; CleanupConsumers removes names
-// that are no longer used. A Consumer's methods serialise on a mutex; run
-// one Read loop per Consumer.
+// that are no longer used. Reads on one Consumer take turns (run one Read
+// loop per Consumer); Ack and DeadLetter may run alongside them.
 type Consumer struct {
 	q    *Queue
 	name string

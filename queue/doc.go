@@ -7,6 +7,20 @@
 // delivery is at-least-once (a worker that dies after applying but before Ack
 // gets its batch delivered again).
 //
+// Redis 7.0 or later is required (XINFO GROUPS lag, "#!lua" script flags,
+// XPENDING IDLE and exclusive ranges).
+//
+// # A worker
+//
+//	c := q.Consumer(host + ":" + pid)
+//	for ctx.Err() == nil {
+//		msgs, err := c.Read(ctx, 500, 2*time.Second)
+//		// apply msgs in one transaction; c.DeadLetter those that can
+//		// never apply; c.Ack the rest. On a temporary failure ack
+//		// nothing: the batch is redelivered after ClaimIdle.
+//		// Every ClaimIdle or so: c.Reclaim(ctx, 500) and apply those too.
+//	}
+//
 // # Keys
 //
 // Each stream entry holds one field, "payload". Acked entries are deleted
@@ -27,8 +41,8 @@
 //
 // # Redis Cluster
 //
-// DeadLetter, DeadReplay and Ack touch Stream and DeadStream in one atomic
-// step (MULTI or a script), which Redis Cluster allows only within one hash
-// slot: on a cluster, name them with a common hash tag, e.g. Stream
+// DeadLetter and DeadReplay touch Stream and DeadStream in one atomic
+// script, which Redis Cluster allows only within one hash slot: on a
+// cluster, name them with a common hash tag, e.g. Stream
 // "{izin}:commands" (DeadStream then defaults to "{izin}:commands:dead").
 package queue

@@ -115,23 +115,28 @@ func (q *Queue) createGroup(ctx context.Context) error {
 }
 
 // Enqueue appends payloads in one round trip and returns their stream ids,
-// in order. The XADDs run in one MULTI/EXEC so a batch is all in or all out
-// (https://redis.io/docs/latest/develop/interact/transactions/); if the
-// connection breaks after EXEC was sent the outcome is unknown, and the
+// in order. Several XADDs run in one MULTI/EXEC: Redis applies and logs
+// them together, and a command refused while queueing (such as OOM under
+// noeviction) aborts them all with EXECABORT
+// (https://redis.io/docs/latest/develop/interact/transactions/). If the
+// connection breaks after EXEC was sent the outcome is unknown and the
 // caller's retry may enqueue a command twice, which the core's idempotency
 // key makes harmless. Every failure wraps ErrUnavailable.
 func (q *Queue) Enqueue(ctx context.Context, payloads ...[]byte) ([]string, error) {
 	if len(payloads) == 0 {
 		return nil, nil
 	}
+	if len(payloads) == 1 { // one XADD is atomic already; MULTI would cost two more commands
+		id, err := q.rdb.XAdd(ctx, q.xadd(payloads[0])).Result()
+		if err != nil {
+			return nil, unavailable("enqueue", err)
+		}
+		return []string{id}, nil
+	}
 	cmds := make([]*redis.StringCmd, len(payloads))
 	_, err := q.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for i, pl := range payloads {
-			// No MaxLen/MinID: trimming would drop unconsumed commands.
-			cmds[i] = p.XAdd(ctx, &redis.XAddArgs{
-				Stream: q.cfg.Stream,
-				Values: []any{fieldPayload, pl},
-			})
+			cmds[i] = p.XAdd(ctx, q.xadd(pl))
 		}
 		return nil
 	})
@@ -145,6 +150,11 @@ func (q *Queue) Enqueue(ctx context.Context, payloads ...[]byte) ([]string, erro
 		}
 	}
 	return ids, nil
+}
+
+// xadd never sets MaxLen or MinID: trimming would drop unconsumed commands.
+func (q *Queue) xadd(payload []byte) *redis.XAddArgs {
+	return &redis.XAddArgs{Stream: q.cfg.Stream, Values: []any{fieldPayload, payload}}
 }
 
 func unavailable(op string, err error) error {

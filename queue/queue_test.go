@@ -99,11 +99,16 @@ func TestReadBlocks(t *testing.T) {
 		t.Errorf("Read with block 150ms returned after %v", d)
 	}
 
-	go func() {
-		time.Sleep(100 * time.Millisecond)
-		if _, err := q.Enqueue(ctx, []byte("late")); err != nil {
+	enqueued := make(chan error, 1)
+	defer func() {
+		if err := <-enqueued; err != nil {
 			t.Error(err)
 		}
+	}()
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		_, err := q.Enqueue(ctx, []byte("late"))
+		enqueued <- err
 	}()
 	start = time.Now()
 	msgs, err := c.Read(ctx, 10, 5*time.Second)
