@@ -21,9 +21,9 @@ import (
 
 // Apply records cmds in one transaction (see consent.Store).
 //
-// The transaction: look up which command ids were applied before; take
-// advisory locks on the consent keys touched (sorted, so two batches never
-// deadlock); read their current state; decide each command in order
+// The transaction: take advisory locks on the consent keys touched
+// (sorted, so two batches never deadlock); look up which command ids were
+// applied before; read the keys' current state; decide each command in order
 // against the state as the batch leaves it; append the events to a free
 // hash chain; upsert the final state of each key; write the idempotency
 // ledger, batch item results and confirmations. One commit, one fsync.
@@ -35,9 +35,9 @@ func (s *Store) Apply(ctx context.Context, cmds []consent.Command) ([]consent.Ou
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return s.apply(ctx, tx, cmds, out) })
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.TableName == "commands" {
-		// Another worker applied one of these commands concurrently (a
-		// reclaimed message racing its first consumer). Retrying finds it
-		// in the ledger.
+		// Another worker applied one of these command ids concurrently
+		// under another key (the key locks serialise copies of the same
+		// command). Retrying finds it in the ledger.
 		return nil, fmt.Errorf("%w: command applied concurrently", consent.ErrUnavailable)
 	}
 	if err != nil {
@@ -72,19 +72,14 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, cmds []consent.Command, ou
 		ids = append(ids, c.ID)
 	}
 
-	priors, err := s.priors(ctx, tx, ids)
-	if err != nil {
-		return err
-	}
-
-	// Keys of the commands still to decide.
+	// Lock the keys of every command before reading the ledger: a copy of
+	// a command being applied concurrently (a reclaimed queue entry racing
+	// its first consumer) then waits for it and finds it in the ledger,
+	// rather than being decided again and failing at commit.
 	var keys []consent.Key
 	seenKey := map[consent.Key]bool{}
 	for i, c := range cmds {
 		if _, d := dupOf[i]; d {
-			continue
-		}
-		if _, p := priors[c.ID]; p {
 			continue
 		}
 		if !seenKey[c.Key] {
@@ -93,6 +88,10 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, cmds []consent.Command, ou
 		}
 	}
 	state, err := s.lockAndLoad(ctx, tx, keys)
+	if err != nil {
+		return err
+	}
+	priors, err := s.priors(ctx, tx, ids)
 	if err != nil {
 		return err
 	}
