@@ -203,10 +203,10 @@ func TestApplyBatchDecidesInOrder(t *testing.T) {
 	k := phoneKey(1)
 	out := e.apply(
 		byProvider("a", k, consent.StatusApproved, consent.SourceWeb, day(e.loc, 0)),
-		byProvider("b", k, consent.StatusApproved, consent.SourceWeb, day(e.loc, time.Minute)),  // H174 after a
+		byProvider("b", k, consent.StatusApproved, consent.SourceWeb, day(e.loc, time.Minute)),   // H174 after a
 		byProvider("c", k, consent.StatusRejected, consent.SourceWeb, day(e.loc, 2*time.Minute)), // after a
-		byProvider("d", phoneKey(2), consent.StatusRejected, consent.SourceWeb, day(e.loc, 0)), // H175
-		byProvider("e", k, consent.StatusApproved, consent.SourceWeb, day(e.loc, time.Minute)), // H178 after c
+		byProvider("d", phoneKey(2), consent.StatusRejected, consent.SourceWeb, day(e.loc, 0)),   // H175
+		byProvider("e", k, consent.StatusApproved, consent.SourceWeb, day(e.loc, time.Minute)),   // H178 after c
 	)
 	want := []consent.Code{"", consent.CodeSameStatus, "", consent.CodeFirstRecordRefusal, consent.CodeDateNotLater}
 	for i, w := range want {
