@@ -105,7 +105,6 @@ func (c *Consumer) readHistory(ctx context.Context, max int) ([]Message, error) 
 		c.history = ""
 		return nil, nil
 	}
-	c.history = entries[len(entries)-1].ID
 	counts := make(map[string]int64, len(entries))
 	for _, p := range pend.Val() {
 		counts[p.ID] = p.RetryCount
@@ -132,6 +131,8 @@ func (c *Consumer) readHistory(ctx context.Context, max int) ([]Message, error) 
 			msgs = append(msgs, m)
 		}
 	}
+	// Move on only now: after an error the next Read retries this batch.
+	c.history = entries[len(entries)-1].ID
 	return msgs, nil
 }
 

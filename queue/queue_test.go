@@ -187,3 +187,26 @@ func TestRestartedConsumerRereadsPending(t *testing.T) {
 		t.Errorf("Read after pending = %v, %v; want nothing new", ids(msgs), err)
 	}
 }
+
+// An entry deleted while pending (XDEL without XACK, by hand) is dropped
+// from the restarted consumer's pending list, not handed out empty.
+func TestRereadSkipsDeletedPendingEntry(t *testing.T) {
+	t.Parallel()
+	q, rdb := setup(t, queue.Config{})
+	ctx := t.Context()
+	enq, err := q.Enqueue(ctx, payloads("cmd-%d", 2)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Consumer("w1").Read(ctx, 10, 0); err != nil {
+		t.Fatal(err)
+	}
+	rdb.XDel(ctx, q.Config().Stream, enq[0])
+	msgs, err := q.Consumer("w1").Read(ctx, 10, 0)
+	if err != nil || !slices.Equal(ids(msgs), enq[1:]) {
+		t.Fatalf("re-read = %v, %v; want only %v", ids(msgs), err, enq[1:])
+	}
+	if st, _ := q.Stats(ctx); st.Pending != 1 || st.Length != 1 {
+		t.Errorf("Stats = %+v; want the deleted entry gone from pending", st)
+	}
+}
