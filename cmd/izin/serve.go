@@ -114,11 +114,14 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	router.HandleFunc("/readyz", h.ready).Methods(http.MethodGet)
 	router.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{})).Methods(http.MethodGet)
 	if roles["intake"] {
-		api := iysapi.New(iysapi.Options{
+		api, err := iysapi.New(iysapi.Options{
 			Store: store, Directory: store, Requests: store, Queue: q, Rules: rules,
 			TokenKey: key, RateLimit: c.API.RateLimit, RateBurst: c.API.RateBurst, MaxBody: c.API.MaxBody,
 			Log: log.With("component", "api"), Metrics: reg,
 		})
+		if err != nil {
+			return err
+		}
 		api.Register(router)
 	}
 
