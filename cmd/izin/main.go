@@ -18,4 +18,3 @@ func main() {
 }
 
 var version = "0.1.0-dev"
-
