@@ -5,11 +5,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/izin/izin/consent"
 )
 
 // eventRow is an event as stored, with the fields that are hashed.
@@ -89,12 +92,30 @@ type VerifyReport struct {
 
 // Verify walks every chain in sequence order, recomputing each hash from
 // the stored fields and checking it links to the one before and ends at the
-// chain's recorded head. It returns a *BrokenLink for the first break.
+// chain's recorded head, and that no event lies outside the chains. It
+// returns a *BrokenLink for the first break.
+//
+// It reads one snapshot (a read-only REPEATABLE READ transaction), so the
+// heads and the events agree while writers keep appending: an event past a
+// head in that snapshot was not written by Apply, which moves the head in
+// the event's own transaction. The transaction takes no xid, so it does
+// not hold back the change feed.
 func (s *Store) Verify(ctx context.Context) (VerifyReport, error) {
 	rep := VerifyReport{Heads: map[int]string{}}
-	rows, err := s.pool.Query(ctx, `SELECT chain_id, seq, head FROM chains ORDER BY chain_id`)
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		return verify(ctx, tx, &rep)
+	})
+	var bl *BrokenLink
+	if errors.As(err, &bl) {
+		return rep, err
+	}
+	return rep, wrap(err)
+}
+
+func verify(ctx context.Context, tx pgx.Tx, rep *VerifyReport) error {
+	rows, err := tx.Query(ctx, `SELECT chain_id, seq, head FROM chains ORDER BY chain_id`)
 	if err != nil {
-		return rep, wrap(err)
+		return err
 	}
 	type head struct {
 		id   int
@@ -106,43 +127,56 @@ func (s *Store) Verify(ctx context.Context) (VerifyReport, error) {
 		return h, r.Scan(&h.id, &h.seq, &h.hash)
 	})
 	if err != nil {
-		return rep, wrap(err)
+		return err
 	}
 	for _, h := range heads {
-		n, err := s.verifyChain(ctx, h.id, h.seq, h.hash)
+		n, err := verifyChain(ctx, tx, h.id, h.seq, h.hash)
 		rep.Events += n
 		if err != nil {
-			return rep, err
+			return err
 		}
 		rep.Chains++
 		rep.Heads[h.id] = hex.EncodeToString(h.hash)
 	}
-	return rep, nil
+	// An event on no chain, or numbered below 1, was never walked above.
+	var chain int
+	var seq, id int64
+	err = tx.QueryRow(ctx, `SELECT id, chain_id, seq FROM events e
+		WHERE seq < 1 OR NOT EXISTS (SELECT 1 FROM chains c WHERE c.chain_id = e.chain_id)
+		ORDER BY chain_id, seq LIMIT 1`).Scan(&id, &chain, &seq)
+	if err == nil {
+		return &BrokenLink{chain, seq, id, "event lies outside every chain (inserted)"}
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	return nil
 }
 
-func (s *Store) verifyChain(ctx context.Context, chain int, headSeq int64, headHash []byte) (int64, error) {
+func verifyChain(ctx context.Context, tx pgx.Tx, chain int, headSeq int64, headHash []byte) (int64, error) {
 	prev := make([]byte, sha256.Size)
 	var want int64 = 1
 	var lastID int64
 	var n int64
 	// Page by seq so a chain of any length streams in bounded memory.
 	for {
-		rows, err := s.pool.Query(ctx, `SELECT id, chain_id, seq, prev_hash, hash, transaction_id, command_id, group_id,
-			origin, iys_code, brand_code, recipient, recipient_type, type, status, source,
+		rows, err := tx.Query(ctx, `SELECT id, chain_id, seq, prev_hash, hash, transaction_id, command_id, group_id,
+			origin, iys_code, brand_code, recipient, recipient_type, type, status, source, source_kind,
 			consent_date, creation_date, received_at, evidence
 			FROM events WHERE chain_id=$1 AND seq >= $2 ORDER BY seq LIMIT 5000`, chain, want)
 		if err != nil {
-			return n, wrap(err)
+			return n, err
 		}
 		count := 0
 		for rows.Next() {
 			var e eventRow
 			var id int64
+			var kind string
 			if err := rows.Scan(&id, &e.ChainID, &e.Seq, &e.PrevHash, &e.Hash, &e.TransactionID, &e.CommandID, &e.GroupID,
-				&e.Origin, &e.IYSCode, &e.BrandCode, &e.Recipient, &e.RecipientType, &e.Type, &e.Status, &e.Source,
+				&e.Origin, &e.IYSCode, &e.BrandCode, &e.Recipient, &e.RecipientType, &e.Type, &e.Status, &e.Source, &kind,
 				&e.ConsentDate, &e.CreationDate, &e.ReceivedAt, &e.Evidence); err != nil {
 				rows.Close()
-				return n, wrap(err)
+				return n, err
 			}
 			count++
 			n++
@@ -151,25 +185,33 @@ func (s *Store) verifyChain(ctx context.Context, chain int, headSeq int64, headH
 			case e.Seq != want:
 				rows.Close()
 				return n, &BrokenLink{chain, want, id, fmt.Sprintf("sequence number %d missing", want)}
+			case e.Seq > headSeq:
+				rows.Close()
+				return n, &BrokenLink{chain, e.Seq, id, fmt.Sprintf("event past the chain's head at seq %d (inserted)", headSeq)}
 			case !bytes.Equal(e.PrevHash, prev):
 				rows.Close()
 				return n, &BrokenLink{chain, e.Seq, id, "previous hash does not match the event before"}
 			case !bytes.Equal(hashEvent(&e), e.Hash):
 				rows.Close()
 				return n, &BrokenLink{chain, e.Seq, id, "stored fields do not hash to the stored hash (altered)"}
+			case kind != consent.Source(e.Source).Kind():
+				// source_kind is derived, so not hashed; the feed filters
+				// on it, so it must still agree with the hashed source.
+				rows.Close()
+				return n, &BrokenLink{chain, e.Seq, id, "source kind does not match the source (altered)"}
 			}
 			prev = e.Hash
 			want++
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return n, wrap(err)
+			return n, err
 		}
 		if count < 5000 {
 			break
 		}
 	}
-	if want-1 != headSeq {
+	if want-1 < headSeq {
 		return n, &BrokenLink{chain, want, lastID, fmt.Sprintf("chain ends at seq %d but its head says %d", want-1, headSeq)}
 	}
 	if headSeq > 0 && !bytes.Equal(prev, headHash) {
