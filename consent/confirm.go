@@ -20,16 +20,16 @@ type ConfirmPolicy struct {
 	ProviderNonElectronic bool
 }
 
-// Confirmation is a message owed to a recipient about a change.
-type Confirmation struct {
-	ID            int64
-	TransactionID string
-	Channel       ConfirmChannel
-	Recipient     string
-	Consent       Consent
-	Deadline      time.Time // end of the change's day, Europe/Istanbul
-	Attempts      int
-	BrandName     string
+// DueConfirmation is a message owed to a recipient about the changes of
+// one group (one recipient message, or one provider upload).
+type DueConfirmation struct {
+	ID        int64
+	Group     string
+	Channel   ConfirmChannel
+	Recipient string
+	Deadline  time.Time // end of the change's day, Europe/Istanbul
+	Attempts  int       // including the one now being made
+	Events    []Event
 }
 
 // NeedsConfirmation reports whether recording c must be confirmed to its

@@ -9,24 +9,13 @@ import (
 	"github.com/izin/izin/consent"
 )
 
-// Due is a confirmation ready to send, with the changes it reports.
-type Due struct {
-	ID        int64
-	Group     string
-	Channel   consent.ConfirmChannel
-	Recipient string
-	Deadline  time.Time
-	Attempts  int
-	Events    []consent.Event
-}
-
 // ClaimDue takes up to limit pending confirmations whose time has come and
 // leases them for lease (their next attempt is pushed past it), so a
 // dispatcher that dies mid-send leaves them to be retried, and two
 // dispatchers never take the same one.
-func (s *Store) ClaimDue(ctx context.Context, limit int, lease time.Duration) ([]Due, error) {
+func (s *Store) ClaimDue(ctx context.Context, limit int, lease time.Duration) ([]consent.DueConfirmation, error) {
 	now := s.now()
-	var due []Due
+	var due []consent.DueConfirmation
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `UPDATE confirmations c SET next_attempt_at = $2, attempts = c.attempts + 1
 			FROM (SELECT id FROM confirmations WHERE state = 'pending' AND next_attempt_at <= $1
@@ -36,8 +25,8 @@ func (s *Store) ClaimDue(ctx context.Context, limit int, lease time.Duration) ([
 		if err != nil {
 			return err
 		}
-		due, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Due, error) {
-			var d Due
+		due, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (consent.DueConfirmation, error) {
+			var d consent.DueConfirmation
 			return d, r.Scan(&d.ID, &d.Group, &d.Channel, &d.Recipient, &d.Deadline, &d.Attempts)
 		})
 		return err
