@@ -115,11 +115,17 @@ func jsonKind(t reflect.Type) string {
 	}
 }
 
-// uploadBody is one consent as İYS's clients send it: consent.Upload plus
-// İYS's optional retailer fields, read only to be refused (see
-// codeRetailerUnknown).
+// uploadBody is one consent as İYS's clients send it: consent.Upload's
+// fields (listed again, not embedded, so that a decoding error's location
+// is the JSON field alone) plus İYS's optional retailer fields, read only
+// to be refused (see codeRetailerUnknown).
 type uploadBody struct {
-	consent.Upload
+	ConsentDate    string          `json:"consentDate"`
+	Source         string          `json:"source"`
+	Recipient      string          `json:"recipient"`
+	RecipientType  string          `json:"recipientType"`
+	Status         string          `json:"status"`
+	Type           string          `json:"type"`
 	RetailerCode   json.RawMessage `json:"retailerCode"`
 	RetailerAccess json.RawMessage `json:"retailerAccess"`
 }
@@ -131,15 +137,17 @@ func decodeUpload(raw []byte, loc ...string) (consent.Upload, *consent.Error) {
 	if err := strictUnmarshal(raw, &b, loc...); err != nil {
 		return consent.Upload{}, err
 	}
+	u := consent.Upload{ConsentDate: b.ConsentDate, Source: b.Source, Recipient: b.Recipient,
+		RecipientType: b.RecipientType, Status: b.Status, Type: b.Type}
 	if present(b.RetailerCode, "null") {
-		return b.Upload, &consent.Error{Code: codeRetailerUnknown, Location: []string{"retailerCode"},
+		return u, &consent.Error{Code: codeRetailerUnknown, Location: []string{"retailerCode"},
 			Message: "izin keeps no retailers (bayi): retailerCode names no known retailer"}
 	}
 	if present(b.RetailerAccess, "null", "[]") {
-		return b.Upload, &consent.Error{Code: codeRetailerUnknown, Location: []string{"retailerAccess"},
+		return u, &consent.Error{Code: codeRetailerUnknown, Location: []string{"retailerAccess"},
 			Message: "izin keeps no retailers (bayi): retailerAccess names no known retailer"}
 	}
-	return b.Upload, nil
+	return u, nil
 }
 
 // present reports whether an optional raw field was sent with a value

@@ -312,3 +312,11 @@ func (e *env) count(table string) int {
 }
 
 var errQueueDown = errors.New("queue: redis unavailable: dial tcp 127.0.0.1:6379: connection refused")
+
+func jsonOf(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
