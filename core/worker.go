@@ -167,7 +167,7 @@ func (w *Worker) applyChunk(work, stop context.Context, entries []entry) bool {
 		actx, cancel := context.WithTimeout(work, 30*time.Second)
 		outs, err := w.store.Apply(actx, cmds)
 		cancel()
-		if err != nil && actx.Err() != nil && !errors.Is(err, consent.ErrUnavailable) {
+		if err != nil && errors.Is(actx.Err(), context.DeadlineExceeded) && !errors.Is(err, consent.ErrUnavailable) {
 			err = fmt.Errorf("%w: apply timed out: %v", consent.ErrUnavailable, err)
 		}
 		if err == nil {

@@ -62,6 +62,8 @@ func openQueue(c Config, log *slog.Logger) (*queue.Queue, *redis.Client, error) 
 	opt.ReadTimeout = 3 * time.Second
 	opt.WriteTimeout = 3 * time.Second
 	opt.PoolSize = 32
+	opt.DialerRetries = 1
+	opt.MaxRetries = 1
 	rdb := redis.NewClient(opt)
 	q := queue.New(rdb, queue.Config{
 		Stream:        c.Queue.Stream,

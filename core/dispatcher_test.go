@@ -1,0 +1,109 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/izin/izin/consent"
+	"github.com/izin/izin/consent/postgres"
+	"github.com/izin/izin/consent/postgres/pgtest"
+)
+
+type recordingSender struct {
+	mu    sync.Mutex
+	fail  map[string]error // by recipient
+	sent  []Confirmation
+	texts []string
+}
+
+func (s *recordingSender) Send(_ context.Context, c Confirmation) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fail[c.Recipient]; err != nil {
+		return "", err
+	}
+	s.sent = append(s.sent, c)
+	s.texts = append(s.texts, Texts{ShortCode: "3338", Location: time.UTC}.SMS(c))
+	return "ref", nil
+}
+
+// TestDispatcherAgainstStore drives the outbox of a real store: one
+// confirmation per recipient message (three changes of one SMS, one
+// text), a permanent failure marked failed, a temporary one retried.
+func TestDispatcherAgainstStore(t *testing.T) {
+	ctx := context.Background()
+	_, pool := pgtest.Schema(t)
+	loc, _ := time.LoadLocation("Europe/Istanbul")
+	store := postgres.New(pool, postgres.Options{Location: loc})
+	if err := store.AddProvider(ctx, consent.Provider{IYSCode: 1, Name: "P", Username: "p"}, "password1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.AddBrand(ctx, consent.Brand{IYSCode: 1, BrandCode: 11, Name: "ACME"}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	cmd := func(id, group, rcpt string, typ consent.Type) consent.Command {
+		return consent.Command{ID: id, Group: group, Origin: consent.OriginRecipient,
+			Key:    consent.Key{IYSCode: 1, BrandCode: 11, Recipient: rcpt, RecipientType: consent.Individual, Type: typ},
+			Status: consent.StatusRejected, Source: consent.SourceRegistrySMS, ConsentDate: now, ReceivedAt: now}
+	}
+	if _, err := store.Apply(ctx, []consent.Command{
+		cmd("m1-a", "m1", "+905320000001", consent.TypeMessage),
+		cmd("m1-b", "m1", "+905320000001", consent.TypeCall),
+		cmd("m2", "", "+905320000002", consent.TypeMessage),
+		cmd("m3", "", "+905320000003", consent.TypeMessage),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sender := &recordingSender{fail: map[string]error{
+		"+905320000002": &PermanentError{errors.New("number unknown")},
+		"+905320000003": errors.New("smsc busy"),
+	}}
+	m := NewMetrics(prometheus.NewRegistry())
+	d := NewDispatcher(store, store, map[consent.ConfirmChannel]Sender{consent.ConfirmSMS: sender},
+		DispatcherOptions{Poll: 10 * time.Millisecond}, m, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { d.Run(rctx); close(done) }()
+	deadline := time.Now().Add(15 * time.Second)
+	for testutil.ToFloat64(m.Confirmations.WithLabelValues("sms", "retry")) < 1 || testutil.ToFloat64(m.Confirmations.WithLabelValues("sms", "failed")) < 1 || testutil.ToFloat64(m.Confirmations.WithLabelValues("sms", "sent")) < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("dispatcher did not handle the three confirmations")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+
+	if len(sender.sent) != 1 || len(sender.sent[0].Changes) != 2 {
+		t.Fatalf("sent %+v; want one confirmation carrying both changes of message m1", sender.sent)
+	}
+	if txt := sender.texts[0]; !strings.Contains(txt, "ACME") || !strings.Contains(txt, "SMS ve arama") || !strings.Contains(txt, "RET") {
+		t.Errorf("confirmation text %q", txt)
+	}
+	var states []string
+	rows, _ := pool.Query(ctx, "SELECT recipient || ':' || state || ':' || coalesce(last_error, '') FROM confirmations ORDER BY recipient")
+	for rows.Next() {
+		var s string
+		rows.Scan(&s)
+		states = append(states, s)
+	}
+	want := []string{"+905320000001:sent:", "+905320000002:failed:number unknown", "+905320000003:pending:smsc busy"}
+	if strings.Join(states, "|") != strings.Join(want, "|") {
+		t.Errorf("outbox states %v, want %v", states, want)
+	}
+	var next time.Time
+	pool.QueryRow(ctx, "SELECT next_attempt_at FROM confirmations WHERE recipient = '+905320000003'").Scan(&next)
+	if time.Until(next) < 2*time.Second {
+		t.Errorf("retry scheduled at %v: want a backoff", next)
+	}
+}
