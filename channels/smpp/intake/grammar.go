@@ -43,9 +43,10 @@ var keywords = map[string]Kind{
 	"RET": KindRefuse, "RED": KindRefuse, "REDDET": KindRefuse, "IPTAL": KindRefuse,
 	"STOP": KindRefuse, "DUR": KindRefuse, "DURDUR": KindRefuse, "HAYIR": KindRefuse,
 	"CIKIS": KindRefuse,
+
 	"ONAY": KindConsent, "EVET": KindConsent, "KABUL": KindConsent, "START": KindConsent,
-	"DURUM":  KindStatus,
-	"YARDIM": KindHelp,
+
+	"DURUM": KindStatus, "YARDIM": KindHelp,
 }
 
 // typeWords may end a refusal or consent. EPOSTA is deliberately not one:
