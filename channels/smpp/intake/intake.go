@@ -167,6 +167,9 @@ func New(cfg Config, d Deps) (*Intake, error) {
 	cfg.PartsTTL = cmp.Or(cfg.PartsTTL, 10*time.Minute)
 	cfg.ClaimTTL = cmp.Or(cfg.ClaimTTL, time.Minute)
 	cfg.ReleaseTimeout = cmp.Or(cfg.ReleaseTimeout, 2*time.Second)
+	if cfg.DedupeTTL < time.Second || cfg.PartsTTL < time.Second || cfg.ClaimTTL < time.Second {
+		return nil, errors.New("intake: DedupeTTL, PartsTTL and ClaimTTL must be at least a second (Redis expiry is in seconds)")
+	}
 	for _, c := range []struct {
 		name string
 		nil  bool

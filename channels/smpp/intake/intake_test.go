@@ -8,6 +8,8 @@ import (
 	"testing"
 	"unicode/utf16"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/izin/izin/channels/smpp/pdu"
 	"github.com/izin/izin/consent"
 )
@@ -419,5 +421,47 @@ func TestNewRequiresShortCodeAndDeps(t *testing.T) {
 	}
 	if _, err := New(Config{ShortCode: "3338"}, Deps{}); err == nil || !strings.Contains(err.Error(), "Redis") {
 		t.Errorf("err %v, want one naming Redis", err)
+	}
+}
+
+// consent.Directory is what cmd wires in as Brands.
+var _ Brands = consent.Directory(nil)
+
+func TestRedisDownIsTemporary(t *testing.T) {
+	e := newEnv(t)
+	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
+	t.Cleanup(func() { down.Close() })
+	in, err := New(Config{ShortCode: "3338", KeyPrefix: e.prefix}, Deps{
+		Redis: down, Queue: e.queue, Brands: e.brands, Consents: e.consents,
+		Replier: e.replier, Evidence: e.evidence, Receipts: e.receipts,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	mustStatus(t, in.HandleDeliver(ctx, bind, mo("05321234567", "RET ACME")), pdu.ESME_RX_T_APPN)
+	mustStatus(t, in.HandleDeliver(ctx, bind, moPart("05321234567", 1, 2, 1, "RET AC")), pdu.ESME_RX_T_APPN)
+	if len(e.queue.envelopes(t)) != 0 || len(e.evidence.all()) != 0 {
+		t.Error("something was done without Redis")
+	}
+}
+
+func TestSimultaneousRedelivery(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	nodes := []*Intake{e.node(), e.node(), e.node(), e.node()}
+	statuses := make([]pdu.Status, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Go(func() { statuses[i] = n.HandleDeliver(ctx, bind, mo("05321234567", "RET ACME")) })
+	}
+	wg.Wait()
+	for _, st := range statuses {
+		if st != pdu.ESME_ROK && st != pdu.ESME_RX_T_APPN {
+			t.Errorf("status %v", st)
+		}
+	}
+	if n := len(e.queue.envelopes(t)); n != 1 {
+		t.Fatalf("%d entries, want 1", n)
 	}
 }
