@@ -34,7 +34,7 @@ type BindConfig struct {
 	ReconnectMax time.Duration // reconnect delay cap, default 1m
 
 	ThrottleRetries int           // resubmits after ESME_RTHROTTLED / ESME_RMSGQFUL, default 5
-	ThrottleBackoff time.Duration // first wait before such a resubmit, doubling; default 500ms
+	ThrottleBackoff time.Duration // first wait before such a resubmit, doubling up to ReconnectMax; default 500ms
 }
 
 func (c BindConfig) withDefaults() BindConfig {

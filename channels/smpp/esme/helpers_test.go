@@ -245,3 +245,13 @@ func acceptBind(c net.Conn) error {
 	}
 	return writePDU(c, &pdu.BindResp{Type: b.Type.Response(), Header: pdu.Header{Sequence: b.Sequence}, SystemID: "raw"})
 }
+
+// answerUnbind answers an unbind from the session, so that its graceful
+// shutdown does not wait out its timeout.
+func answerUnbind(c net.Conn, p pdu.PDU) bool {
+	if u, ok := p.(*pdu.Unbind); ok {
+		writePDU(c, &pdu.UnbindResp{Header: pdu.Header{Sequence: u.Sequence}})
+		return true
+	}
+	return false
+}

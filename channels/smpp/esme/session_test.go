@@ -145,7 +145,9 @@ func TestBadPasswordBacksOff(t *testing.T) {
 func TestLinkLossMidWindow(t *testing.T) {
 	srv, addr := startSMSC(t, smsc.Config{})
 	h := &recorder{}
-	s := NewSession(fastConfig(addr), h, testLogger(t))
+	cfg := fastConfig(addr)
+	cfg.Window = 3
+	s := NewSession(cfg, h, testLogger(t))
 	runSession(t, s)
 	eventually(t, "bind", s.Bound)
 	ctx := context.Background()
@@ -167,7 +169,11 @@ func TestLinkLossMidWindow(t *testing.T) {
 			errc <- err
 		}()
 	}
-	eventually(t, "submits in flight", func() bool { return srv.Received()[pdu.SubmitSMID] >= n })
+	eventually(t, "a full window", func() bool { return srv.Received()[pdu.SubmitSMID] >= cfg.Window })
+	time.Sleep(50 * time.Millisecond) // room to overrun the window, were it broken
+	if got := srv.Received()[pdu.SubmitSMID]; got != cfg.Window {
+		t.Fatalf("%d submit_sm outstanding, window is %d", got, cfg.Window)
+	}
 	srv.DropLinks()
 	for range n {
 		select {
@@ -353,6 +359,9 @@ func TestPeerProtocolErrors(t *testing.T) {
 			p, err := readPDU(c)
 			if err != nil {
 				return
+			}
+			if answerUnbind(c, p) {
+				continue
 			}
 			answers <- answer{p.CommandID(), p.Hdr().Status, p.Hdr().Sequence}
 		}
