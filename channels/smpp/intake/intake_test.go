@@ -465,3 +465,18 @@ func TestSimultaneousRedelivery(t *testing.T) {
 		t.Fatalf("%d entries, want 1", n)
 	}
 }
+
+func TestLongMessage16BitReference(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, seq := range []byte{2, 1} {
+		d := mo("05321234567", "")
+		d.ESMClass = pdu.ESMClassUDHI
+		d.ShortMessage = append([]byte{6, pdu.IEConcat16, 4, 0xAB, 0xCD, 2, seq}, []string{"RET AC", "ME"}[seq-1]...)
+		mustStatus(t, e.node().HandleDeliver(ctx, bind, d), pdu.ESME_ROK)
+	}
+	envs := e.queue.envelopes(t)
+	if len(envs) != 1 || envs[0][0].Evidence.Text != "RET ACME" {
+		t.Fatalf("entries %v", envs)
+	}
+}

@@ -15,7 +15,7 @@ import (
 const maxStatusBrands = 8
 
 func textHelp(shortCode string) string {
-	return fmt.Sprintf("İzin: Bir markanın SMS'lerini durdurmak için RET <marka kodu>, izin vermek için ONAY <marka kodu> yazıp %s'e gönderin. "+
+	return fmt.Sprintf("İzin: Bir markanın SMS'lerini durdurmak için RET <marka kodu>, izin vermek için ONAY <marka kodu> yazıp %s numarasına gönderin. "+
 		"Aramalar için sonuna ARAMA, SMS ve aramalar için HEPSI ekleyin. İzinlerinizi görmek için DURUM yazın.", shortCode)
 }
 
