@@ -187,6 +187,16 @@ func TestLinkLossMidWindow(t *testing.T) {
 		}
 	}
 
+	eventually(t, "the SMSC to record the window as unanswered", func() bool {
+		unanswered := 0
+		for _, sub := range srv.Submitted() {
+			if !sub.Answered {
+				unanswered++
+			}
+		}
+		return unanswered == cfg.Window
+	})
+
 	srv.SetRespDelay(0)
 	eventually(t, "rebind", func() bool { return s.Bound() && len(srv.Binds()) == 1 })
 	if _, err := s.Submit(ctx, submitText(t, "Onay")); err != nil {

@@ -28,7 +28,7 @@ type Config struct {
 	RespTimeout time.Duration
 }
 
-// Submitted is one submit_sm the SMSC accepted or refused.
+// Submitted is one submit_sm the SMSC received, accepted or refused.
 type Submitted struct {
 	SystemID           string
 	From, To           string
@@ -41,6 +41,7 @@ type Submitted struct {
 	HasConcat          bool
 	MessageID          string     // empty when refused
 	Status             pdu.Status // the submit_sm_resp status
+	Answered           bool       // the submit_sm_resp was sent (false: the link dropped first)
 	Time               time.Time
 }
 
@@ -101,7 +102,11 @@ func (s *Server) Start() (net.Addr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("smsc listen: %w", err)
 	}
-	s.wg.Go(func() { s.Serve(ln) })
+	s.wg.Go(func() {
+		if err := s.Serve(ln); err != nil {
+			s.log.Error("smsc stopped accepting", "err", err)
+		}
+	})
 	return ln.Addr(), nil
 }
 

@@ -142,7 +142,7 @@ func TestBindStates(t *testing.T) {
 		}
 		ids[r.MessageID] = true
 	}
-	if subs := s.Submitted(); len(subs) != 2 || subs[1].Text != "iki" || subs[1].SystemID != "izin" {
+	if subs := s.Submitted(); len(subs) != 2 || subs[1].Text != "iki" || subs[1].SystemID != "izin" || !subs[1].Answered {
 		t.Fatalf("Submitted() = %+v", subs)
 	}
 

@@ -260,19 +260,23 @@ func (ss *session) submit(sm *pdu.SubmitSM) {
 	if st == pdu.ESME_ROK {
 		rec.MessageID = strconv.FormatUint(srv.msgID.Add(1), 16)
 	}
+	srv.mu.Lock()
+	idx := len(srv.submitted)
+	srv.submitted = append(srv.submitted, rec)
+	srv.mu.Unlock()
 	if delay > 0 {
 		select {
 		case <-time.After(delay):
 		case <-ss.done:
-			return // the link died first: no response, nothing recorded
+			return // the link died first: never answered
 		}
 	}
-	srv.mu.Lock()
-	srv.submitted = append(srv.submitted, rec)
-	srv.mu.Unlock()
 	if ss.send(&pdu.SubmitSMResp{Header: pdu.Header{Status: st, Sequence: sm.Sequence}, MessageID: rec.MessageID}) != nil {
 		return
 	}
+	srv.mu.Lock()
+	srv.submitted[idx].Answered = true
+	srv.mu.Unlock()
 	// Bits 1–0 of registered_delivery ask for a receipt (SMPP 3.4 §5.2.17).
 	if st == pdu.ESME_ROK && receipts && sm.RegisteredDelivery&0x03 != 0 {
 		ss.receipt(rec)
