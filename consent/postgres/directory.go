@@ -93,10 +93,12 @@ func (s *Store) Authenticate(ctx context.Context, username, password string) (co
 		return p, consent.Errorf(consent.CodeUnauthorized, "", "wrong username or password")
 	}
 	if err != nil {
-		return p, wrap(err)
+		return consent.Provider{}, wrap(err)
 	}
 	if !CheckPassword(hash, password) {
-		return p, consent.Errorf(consent.CodeUnauthorized, "", "wrong username or password")
+		// No provider with the error: a caller that looks at the result
+		// before the error must not find one authenticated.
+		return consent.Provider{}, consent.Errorf(consent.CodeUnauthorized, "", "wrong username or password")
 	}
 	return p, nil
 }
@@ -116,7 +118,11 @@ func (s *Store) AddBrand(ctx context.Context, b consent.Brand) error {
 	}
 	names := make([]string, 0, len(b.ShortNames))
 	for _, n := range b.ShortNames {
-		names = append(names, consent.FoldKeyword(n))
+		f := consent.FoldKeyword(n)
+		if f == "" { // it would match an empty brand in "RET" alone
+			return fmt.Errorf("short name %q has no letters or digits", n)
+		}
+		names = append(names, f)
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO brands (iys_code, brand_code, name, short_names) VALUES ($1, $2, $3, $4)`,
 		b.IYSCode, b.BrandCode, b.Name, names)

@@ -1,0 +1,117 @@
+package postgres_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/izin/izin/consent"
+)
+
+func TestRequests(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	created := e.clock.Now()
+	req := consent.Request{ID: "req-1", IYSCode: iysCode, BrandCode: brandCode, Count: 5, CreatedAt: created}
+	failed := map[int]*consent.Error{
+		1: consent.Errorf(consent.CodePhoneInvalid, "recipient", "phone number must be in E.164 form"),
+		4: consent.Errorf(consent.CodeDuplicateInBatch, "", "the same consent appears twice"),
+	}
+	if err := e.store.CreateRequest(e.ctx, req, failed); err != nil {
+		t.Fatal(err)
+	}
+
+	type want struct {
+		pending bool
+		code    consent.Code
+		loc     []string
+		tx      bool
+	}
+	check := func(stage string, wants []want) {
+		t.Helper()
+		r, items, err := e.store.Request(e.ctx, iysCode, brandCode, "req-1")
+		if err != nil {
+			t.Fatalf("%s: Request: %v", stage, err)
+		}
+		if r.ID != "req-1" || r.Count != 5 || r.IYSCode != iysCode || r.BrandCode != brandCode || !r.CreatedAt.Equal(created) {
+			t.Errorf("%s: request %+v", stage, r)
+		}
+		if len(items) != len(wants) {
+			t.Fatalf("%s: %d items, want %d", stage, len(items), len(wants))
+		}
+		for i, w := range wants {
+			it := items[i]
+			var code consent.Code
+			var loc []string
+			if it.Err != nil {
+				code, loc = it.Err.Code, it.Err.Location
+			}
+			if it.Index != i || it.Pending != w.pending || code != w.code || len(loc) != len(w.loc) ||
+				(len(loc) > 0 && loc[0] != w.loc[0]) || (it.TransactionID != "") != w.tx {
+				t.Errorf("%s: item %d = %+v (err %v), want %+v", stage, i, it, it.Err, w)
+			}
+		}
+	}
+	check("before the queue", []want{
+		{pending: true}, {code: consent.CodePhoneInvalid, loc: []string{"recipient"}}, {pending: true}, {pending: true},
+		{code: consent.CodeDuplicateInBatch},
+	})
+
+	ref := func(i int) *consent.RequestRef { return &consent.RequestRef{ID: "req-1", Index: i} }
+	cmds := []consent.Command{
+		byProvider("req-1/0", phoneKey(0), consent.StatusApproved, consent.SourceWeb, day(e.loc, 0)),
+		byProvider("req-1/2", phoneKey(2), consent.StatusRejected, consent.SourceWeb, day(e.loc, 0)), // H175
+		byProvider("req-1/3", phoneKey(3), consent.StatusApproved, consent.SourceWeb, day(e.loc, 0)),
+	}
+	cmds[0].Request, cmds[1].Request, cmds[2].Request = ref(0), ref(2), ref(3)
+	e.clock.Add(time.Second)
+	applied := e.clock.Now()
+	out := e.apply(cmds...)
+	check("after Apply", []want{
+		{tx: true}, {code: consent.CodePhoneInvalid, loc: []string{"recipient"}}, {code: consent.CodeFirstRecordRefusal, loc: []string{"status"}},
+		{tx: true}, {code: consent.CodeDuplicateInBatch},
+	})
+	_, items, err := e.store.Request(e.ctx, iysCode, brandCode, "req-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if items[0].TransactionID != out[0].Event.TransactionID || !items[0].CreationDate.Equal(applied) ||
+		items[3].TransactionID != out[2].Event.TransactionID {
+		t.Errorf("items %+v, want the transactions of the outcomes %+v %+v", items, out[0].Event, out[2].Event)
+	}
+
+	// Redelivered, the batch changes nothing and its results stand.
+	e.apply(cmds...)
+	if n := e.count(`SELECT count(*) FROM request_items WHERE request_id = 'req-1'`); n != 5 {
+		t.Errorf("%d item results, want 5", n)
+	}
+
+	for _, tt := range []struct {
+		name           string
+		iysCode, brand int64
+		id             string
+	}{
+		{"another brand of the provider", iysCode, brandCode + 1, "req-1"},
+		{"another provider", iysCode + 1, brandCode, "req-1"},
+		{"unknown id", iysCode, brandCode, "req-2"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, _, err := e.store.Request(e.ctx, tt.iysCode, tt.brand, tt.id); !errors.Is(err, consent.ErrNotFound) {
+				t.Errorf("Request = %v, want ErrNotFound", err)
+			}
+		})
+	}
+
+	if err := e.store.CreateRequest(e.ctx, consent.Request{ID: "req-2", IYSCode: iysCode, BrandCode: brandCode, Count: 1, CreatedAt: created}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.DeleteRequest(e.ctx, "req-2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.store.Request(e.ctx, iysCode, brandCode, "req-2"); !errors.Is(err, consent.ErrNotFound) {
+		t.Errorf("deleted request: %v, want ErrNotFound", err)
+	}
+	if err := e.store.CreateRequest(e.ctx, req, nil); err == nil {
+		t.Errorf("CreateRequest with a used id succeeded")
+	}
+}
