@@ -321,27 +321,43 @@ func TestEnquireLinkBothWays(t *testing.T) {
 }
 
 func TestDeadLinkReconnects(t *testing.T) {
-	// An SMSC that accepts the bind and then never says anything again.
-	addr, accepted := rawListener(t, func(c net.Conn) {
-		if acceptBind(c) != nil {
-			return
-		}
-		for {
-			if _, err := pdu.ReadPDU(c, 0); err != nil {
-				return
+	for _, tc := range []struct {
+		name                                string
+		enquireLink, respTimeout, deadAfter time.Duration
+	}{
+		// enquire_link goes unanswered for RespTimeout.
+		{"enquire_link timeout", 50 * time.Millisecond, 100 * time.Millisecond, time.Hour},
+		// Nothing at all arrives for DeadAfter.
+		{"silence", time.Hour, time.Second, 200 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// An SMSC that accepts the bind and then never says
+			// anything again.
+			addr, accepted := rawListener(t, func(c net.Conn) {
+				if acceptBind(c) != nil {
+					return
+				}
+				for {
+					if _, err := pdu.ReadPDU(c, 0); err != nil {
+						return
+					}
+				}
+			})
+			cfg := fastConfig(addr)
+			cfg.EnquireLink, cfg.RespTimeout, cfg.DeadAfter = tc.enquireLink, tc.respTimeout, tc.deadAfter
+			log, rec := newLogRecorder(t)
+			s := NewSession(cfg, &recorder{}, log)
+			stop := runSession(t, s)
+			eventually(t, "reconnect after the link went silent", func() bool { return accepted() >= 3 })
+			if lost := rec.records("smpp link lost"); len(lost) == 0 {
+				t.Fatal("no link lost logged")
 			}
-		}
-	})
-	cfg := fastConfig(addr)
-	cfg.EnquireLink = 50 * time.Millisecond
-	cfg.RespTimeout = 100 * time.Millisecond
-	cfg.DeadAfter = 300 * time.Millisecond
-	log, rec := newLogRecorder(t)
-	s := NewSession(cfg, &recorder{}, log)
-	runSession(t, s)
-	eventually(t, "reconnect after the link went silent", func() bool { return accepted() >= 3 })
-	if lost := rec.records("smpp link lost"); len(lost) == 0 {
-		t.Fatal("no link lost logged")
+			// The silent SMSC never answers unbind either: Run
+			// still returns, after its bounded wait.
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 
