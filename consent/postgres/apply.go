@@ -163,7 +163,8 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, cmds []consent.Command, ou
 			items = append(items, []any{c.Request.ID, c.Request.Index, txID, now, nil, nil, nil})
 		}
 		if ch, ok := s.policy.NeedsConfirmation(c); ok {
-			confirm = append(confirm, confirmRow{group: c.GroupID(), txID: txID, channel: string(ch), recipient: c.Recipient})
+			confirm = append(confirm, confirmRow{group: c.GroupID(), txID: txID, channel: string(ch), recipient: c.Recipient,
+				deadline: consent.EndOfDay(c.ReceivedAt, s.loc)})
 		}
 	}
 
@@ -370,19 +371,23 @@ func upsertConsents(ctx context.Context, tx pgx.Tx, order []consent.Key, final m
 
 type confirmRow struct {
 	group, txID, channel, recipient string
+	// deadline is the end of the day izin received the change: a queue
+	// that falls behind past midnight makes the confirmation late, it does
+	// not move the day.
+	deadline time.Time
 }
 
 func (s *Store) insertConfirmations(ctx context.Context, tx pgx.Tx, rows []confirmRow, now time.Time) error {
 	n := len(rows)
 	group, txid, ch, rcpt := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	deadline := make([]time.Time, n)
 	for i, r := range rows {
-		group[i], txid[i], ch[i], rcpt[i] = r.group, r.txID, r.channel, r.recipient
+		group[i], txid[i], ch[i], rcpt[i], deadline[i] = r.group, r.txID, r.channel, r.recipient, r.deadline
 	}
-	deadline := consent.EndOfDay(now, s.loc)
 	// A group's first change creates its confirmation; later changes of the
 	// same message are in its events (by group_id) when it is sent.
 	_, err := tx.Exec(ctx, `INSERT INTO confirmations (group_id, transaction_id, channel, recipient, created_at, deadline, next_attempt_at)
-		SELECT g, t, c, r, $5, $6, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(g, t, c, r)
+		SELECT g, t, c, r, $5, d, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::timestamptz[]) AS u(g, t, c, r, d)
 		ON CONFLICT (group_id) DO NOTHING`, group, txid, ch, rcpt, now, deadline)
 	if err != nil {
 		return fmt.Errorf("write confirmations: %w", err)

@@ -304,3 +304,28 @@ func TestOutboxRetryTime(t *testing.T) {
 		t.Errorf("last_error = %q, %v", lastErr, err)
 	}
 }
+
+// TestOutboxDeadlineFromReceipt: the same-day deadline is the day izin
+// received the change, not the day a backed-up queue got round to it, so
+// a late confirmation is reported as late.
+func TestOutboxDeadlineFromReceipt(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := byRecipient("c", phoneKey(1), consent.StatusRejected, consent.SourceRegistrySMS, time.Date(2026, 6, 1, 23, 50, 0, 0, e.loc))
+	c.ReceivedAt = c.ConsentDate
+	e.clock.Set(time.Date(2026, 6, 2, 0, 10, 0, 0, e.loc)) // the queue was 20 minutes behind
+	e.apply(c)
+	due, err := e.store.ClaimDue(e.ctx, 10, time.Minute)
+	if err != nil || len(due) != 1 {
+		t.Fatalf("ClaimDue = %+v, %v", due, err)
+	}
+	if want := time.Date(2026, 6, 1, 23, 59, 59, 999999000, e.loc); !due[0].Deadline.Equal(want) {
+		t.Errorf("deadline %s, want %s (the end of the day it was received)", due[0].Deadline, want)
+	}
+	if st, err := e.store.OutboxStats(e.ctx); err != nil || st.Overdue != 1 {
+		t.Errorf("OutboxStats = %+v, %v; want it overdue", st, err)
+	}
+	if late, err := e.store.MarkSent(e.ctx, due[0].ID, "smsc-1"); err != nil || !late {
+		t.Errorf("MarkSent = %v, %v; want late", late, err)
+	}
+}
