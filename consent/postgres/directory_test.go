@@ -13,7 +13,8 @@ import (
 )
 
 // A 600,000-iteration hash costs ~0.1–0.3 s, ten times that under -race:
-// this file computes six in all, and cheap ones elsewhere.
+// TestAuthenticate computes five (HashPassword through AddProvider, and
+// CheckPassword through Authenticate); TestPasswords uses cheap hashes.
 
 func TestAuthenticate(t *testing.T) {
 	t.Parallel()
@@ -205,13 +206,4 @@ func TestPasswords(t *testing.T) {
 			}
 		})
 	}
-	t.Run("HashPassword", func(t *testing.T) {
-		h, err := postgres.HashPassword("parola")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.HasPrefix(h, "pbkdf2-sha256$600000$") || !postgres.CheckPassword(h, "parola") {
-			t.Errorf("HashPassword = %q", h)
-		}
-	})
 }
