@@ -34,6 +34,8 @@ Usage:
   izin queue dead replay ID... [--config F]
   izin config [--config F]          print the effective configuration, secrets redacted
   izin bench core [--n N] ...       measure queue → core → Postgres throughput
+  izin smsc [--addr A] [--account ID:PW]... [--inject-from N --inject-text T] [--record F] ...
+                                    run the SMSC simulator (--help for every flag)
   izin version
 
 The configuration file is optional (also IZIN_CONFIG); every key can be set
@@ -68,6 +70,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, environ
 		}})
 	case "config":
 		err = cmdConfig(e, rest)
+	case "smsc":
+		err = cmdSMSC(ctx, e, rest)
 	case "bench":
 		err = sub(rest, map[string]func([]string) error{"core": func(a []string) error { return cmdBenchCore(ctx, e, a) }})
 	case "version", "--version", "-v":
