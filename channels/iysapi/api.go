@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -70,6 +71,7 @@ type API struct {
 	accessTTL  time.Duration
 	refreshTTL time.Duration
 	limiter    *limiter
+	logins     chan struct{} // password checks under way (see loginSlot)
 	maxBody    int64
 	now        func() time.Time
 	log        *slog.Logger
@@ -117,6 +119,7 @@ func New(o Options) (*API, error) {
 		tokens:    newSigner(o.TokenKey, o.PreviousTokenKeys),
 		accessTTL: o.AccessTTL, refreshTTL: o.RefreshTTL,
 		limiter: newLimiter(o.RateLimit, o.RateBurst, o.Now),
+		logins:  make(chan struct{}, max(2, runtime.NumCPU()/2)),
 		maxBody: o.MaxBody, now: o.Now, log: o.Log, metrics: m,
 	}
 	a.router = mux.NewRouter()

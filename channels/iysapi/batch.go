@@ -66,6 +66,10 @@ func (a *API) handleBatch(w http.ResponseWriter, r *http.Request, c caller) erro
 	uploads := make([]consent.Upload, len(items))
 	failed := map[int]*consent.Error{}
 	for i, it := range items {
+		if len(it) == 0 || it[0] != '{' {
+			a.metrics.count(outcomeInvalid, 1)
+			return consent.Errorf(consent.CodeMalformed, strconv.Itoa(i), "each item of a batch must be a JSON object")
+		}
 		u, err := decodeUpload(it, strconv.Itoa(i))
 		if err != nil && err.Code == consent.CodeMalformed {
 			a.metrics.count(outcomeInvalid, 1)

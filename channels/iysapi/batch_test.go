@@ -248,6 +248,10 @@ func TestBatchSize(t *testing.T) {
 	if r.status != 400 || !slices.Equal(r.errorItem().Location, []string{"1", "colour"}) {
 		t.Fatalf("unknown field in item 1: %d %s", r.status, r.body)
 	}
+	r = e.do("POST", batchPath(brandA), e.token(provA), `[`+jsonOf(upload("+905320000800"))+`,null]`)
+	if r.status != 400 || !slices.Equal(r.errorItem().Location, []string{"1"}) {
+		t.Fatalf("null item: %d %s", r.status, r.body)
+	}
 	if r := e.do("POST", batchPath(brandA), e.token(provA), jsonOf(upload("+905320000804"))); r.status != 400 {
 		t.Fatalf("an object for a batch: %d %s", r.status, r.body)
 	}

@@ -1,6 +1,7 @@
 package iysapi
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -40,6 +41,10 @@ func (a *API) date(t time.Time) string {
 	return t.In(a.rules.Location).Format(consent.DateLayout)
 }
 
+// applyTimeout bounds a synchronous upload's transaction; past it the
+// client gets 503 and may retry.
+const applyTimeout = 10 * time.Second
+
 type transactionView struct {
 	TransactionID string `json:"transactionId"`
 	CreationDate  string `json:"creationDate"`
@@ -66,7 +71,11 @@ func (a *API) handleConsent(w http.ResponseWriter, r *http.Request, c caller) er
 	}
 	cmd.ID = uuid.NewString()
 	cmd.Evidence = consent.Evidence{Channel: "api", Peer: c.username}
-	outs, err := a.store.Apply(r.Context(), []consent.Command{cmd})
+	// The write runs detached from the client's context: a client that
+	// hangs up must not roll back (or leave in doubt) a write under way.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), applyTimeout)
+	defer cancel()
+	outs, err := a.store.Apply(actx, []consent.Command{cmd})
 	if err != nil {
 		a.metrics.count(outcomeOf(err), 1)
 		return fmt.Errorf("apply consent: %w", err)

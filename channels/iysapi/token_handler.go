@@ -2,11 +2,14 @@ package iysapi
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
+	"time"
 
 	"github.com/izin/izin/consent"
 )
@@ -52,7 +55,12 @@ func (a *API) handleToken(w http.ResponseWriter, r *http.Request) error {
 		if ok, wait := a.limiter.allow("login:" + tr.Username); !ok {
 			return rateLimited(wait)
 		}
+		release, err := a.loginSlot(r.Context())
+		if err != nil {
+			return err
+		}
 		p, err := a.dir.Authenticate(r.Context(), tr.Username, tr.Password)
+		release()
 		if err != nil {
 			if consent.ErrorCode(err) == consent.CodeUnauthorized {
 				a.log.Info("api token refused", "reason", "wrong credentials")
@@ -64,6 +72,9 @@ func (a *API) handleToken(w http.ResponseWriter, r *http.Request) error {
 		cl, cerr := a.tokens.verify(tr.RefreshToken, kindRefresh, a.now())
 		if cerr != nil {
 			return cerr
+		}
+		if ok, wait := a.limiter.allow("iys:" + strconv.FormatInt(cl.IYSCode, 10)); !ok {
+			return rateLimited(wait)
 		}
 		// The provider may have been removed since; its refresh token
 		// then buys nothing.
@@ -91,6 +102,27 @@ func (a *API) handleToken(w http.ResponseWriter, r *http.Request) error {
 		ExpiresIn:    int64(a.accessTTL.Seconds()),
 	})
 	return nil
+}
+
+// loginWait is how long a password grant waits for a free slot before it
+// is told to come back later.
+const loginWait = 2 * time.Second
+
+// loginSlot bounds the password checks running at once. Each is a
+// deliberately slow PBKDF2 hash (and an unknown username costs the same, so
+// usernames cannot be probed); without a bound, logins under made-up
+// usernames, each with a fresh rate-limit bucket, could occupy every CPU.
+func (a *API) loginSlot(ctx context.Context) (func(), error) {
+	t := time.NewTimer(loginWait)
+	defer t.Stop()
+	select {
+	case a.logins <- struct{}{}:
+		return func() { <-a.logins }, nil
+	case <-t.C:
+		return nil, rateLimited(time.Second)
+	case <-ctx.Done():
+		return nil, rateLimited(time.Second)
+	}
 }
 
 // readTokenRequest reads a JSON body, or (leniently, as many OAuth clients
