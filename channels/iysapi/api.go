@@ -71,7 +71,7 @@ type API struct {
 	accessTTL  time.Duration
 	refreshTTL time.Duration
 	limiter    *limiter
-	logins     chan struct{} // password checks under way (see loginSlot)
+	logins     logins
 	maxBody    int64
 	now        func() time.Time
 	log        *slog.Logger
@@ -119,7 +119,10 @@ func New(o Options) (*API, error) {
 		tokens:    newSigner(o.TokenKey, o.PreviousTokenKeys),
 		accessTTL: o.AccessTTL, refreshTTL: o.RefreshTTL,
 		limiter: newLimiter(o.RateLimit, o.RateBurst, o.Now),
-		logins:  make(chan struct{}, max(2, runtime.NumCPU()/2)),
+		logins: logins{
+			limit: newLimiter(loginRate, loginBurst, o.Now),
+			slots: make(chan struct{}, max(2, runtime.NumCPU()/2)),
+		},
 		maxBody: o.MaxBody, now: o.Now, log: o.Log, metrics: m,
 	}
 	a.router = mux.NewRouter()

@@ -52,7 +52,7 @@ func (a *API) handleToken(w http.ResponseWriter, r *http.Request) error {
 		}
 		// Each attempt costs a PBKDF2 hash: limit attempts per username
 		// so that a password cannot be guessed at speed.
-		if ok, wait := a.limiter.allow("login:" + tr.Username); !ok {
+		if ok, wait := a.logins.limit.allow(tr.Username); !ok {
 			return rateLimited(wait)
 		}
 		release, err := a.loginSlot(r.Context())
@@ -63,7 +63,7 @@ func (a *API) handleToken(w http.ResponseWriter, r *http.Request) error {
 		release()
 		if err != nil {
 			if consent.ErrorCode(err) == consent.CodeUnauthorized {
-				a.log.Info("api token refused", "reason", "wrong credentials")
+				a.log.Info("api token refused", "username", tr.Username, "reason", "wrong credentials")
 			}
 			return err
 		}
@@ -104,6 +104,19 @@ func (a *API) handleToken(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// Password grants per username: enough for a client that lost its tokens,
+// too few to guess a password.
+const (
+	loginRate  = 1.0 / 6 // one every 6 seconds sustained
+	loginBurst = 10
+)
+
+// logins throttles the password grant.
+type logins struct {
+	limit *limiter      // per username
+	slots chan struct{} // password checks under way (see loginSlot)
+}
+
 // loginWait is how long a password grant waits for a free slot before it
 // is told to come back later.
 const loginWait = 2 * time.Second
@@ -116,8 +129,8 @@ func (a *API) loginSlot(ctx context.Context) (func(), error) {
 	t := time.NewTimer(loginWait)
 	defer t.Stop()
 	select {
-	case a.logins <- struct{}{}:
-		return func() { <-a.logins }, nil
+	case a.logins.slots <- struct{}{}:
+		return func() { <-a.logins.slots }, nil
 	case <-t.C:
 		return nil, rateLimited(time.Second)
 	case <-ctx.Done():
