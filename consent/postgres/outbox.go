@@ -60,7 +60,7 @@ func (s *Store) MarkRetry(ctx context.Context, id int64, reason string, next tim
 
 // MarkFailed gives up on a confirmation, keeping why.
 func (s *Store) MarkFailed(ctx context.Context, id int64, reason string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE confirmations SET state = 'failed', last_error = $2, late = ($3 > deadline) WHERE id = $1`, id, reason, s.now())
+	_, err := s.pool.Exec(ctx, `UPDATE confirmations SET state = 'failed', last_error = $2, late = ($3 > deadline) WHERE id = $1 AND state = 'pending'`, id, reason, s.now())
 	return wrap(err)
 }
 
