@@ -161,6 +161,9 @@ func TestInternalErrors(t *testing.T) {
 		if !strings.Contains(e.logs.String(), want) {
 			t.Errorf("no %q log line", want)
 		}
+		if panics && strings.Contains(e.logs.String(), "+905321234567") {
+			t.Error("the panic's value, with a phone number, reached the log")
+		}
 		if r := e.do("GET", "/sps/"+itoa(provA)+"/brands", e.token(provA), nil); r.status != 200 {
 			t.Errorf("after the failure: %d %s", r.status, r.body)
 		}

@@ -3,6 +3,7 @@ package iysapi
 import (
 	"fmt"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -51,7 +52,7 @@ func (a *API) route(name string, h func(http.ResponseWriter, *http.Request) erro
 					panic(p) // net/http's own signal to drop the connection
 				}
 				a.log.Error("api handler panicked", "route", name, "method", r.Method,
-					"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+					"panic", panicText(p), "stack", string(debug.Stack()))
 				if sw.status == 0 {
 					writeJSON(sw, http.StatusInternalServerError, errorBody{Errors: []errorItem{
 						itemOf(&consent.Error{Code: consent.CodeInternal, Message: "internal error"})}})
@@ -68,6 +69,16 @@ func (a *API) route(name string, h func(http.ResponseWriter, *http.Request) erro
 			a.writeError(sw, r, name, err)
 		}
 	})
+}
+
+// panicText describes a recovered panic for the log. A runtime error's
+// text (index out of range, nil map) is kept; any other value is named by
+// type only, as it may carry a recipient's address.
+func panicText(p any) string {
+	if re, ok := p.(runtime.Error); ok {
+		return re.Error()
+	}
+	return fmt.Sprintf("%T", p)
 }
 
 // caller is an authenticated provider and, on brand routes, the brand the
