@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -17,9 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/redis/go-redis/v9"
 
-	"github.com/izin/izin/channels/iysapi"
 	"github.com/izin/izin/consent"
 	"github.com/izin/izin/consent/postgres"
 	"github.com/izin/izin/core"
@@ -107,35 +104,15 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	metrics := core.NewMetrics(reg)
 	reg.MustRegister(&queueCollector{q: q}, &outboxCollector{s: store})
 
-	rules := &consent.Rules{Location: loc, Calendar: cal, UploadWindow: 3}
-	router := mux.NewRouter()
-	h := &health{pool: store, rdb: rdb}
-	router.HandleFunc("/healthz", h.live).Methods(http.MethodGet)
-	router.HandleFunc("/readyz", h.ready).Methods(http.MethodGet)
-	router.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{})).Methods(http.MethodGet)
-	if roles["intake"] {
-		api, err := iysapi.New(iysapi.Options{
-			Store: store, Directory: store, Requests: store, Queue: q, Rules: rules,
-			TokenKey: key, RateLimit: c.API.RateLimit, RateBurst: c.API.RateBurst, MaxBody: c.API.MaxBody,
-			Log: log.With("component", "api"), Metrics: reg,
-		})
-		if err != nil {
-			return err
-		}
-		api.Register(router)
-	}
-
-	ln, err := net.Listen("tcp", c.HTTP.Addr)
-	if err != nil {
-		return fmt.Errorf("http.addr: %w", err)
-	}
-	srv := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	fmt.Fprintf(e.stdout, "izin %s listening http %s\n", version, ln.Addr())
-
 	var wg sync.WaitGroup
-	run := func(name string, f func(context.Context) error) {
+	d := &serveDeps{
+		cfg: c, log: log, loc: loc, rules: &consent.Rules{Location: loc, Calendar: cal, UploadWindow: 3},
+		store: store, q: q, rdb: rdb, reg: reg, metrics: metrics, router: mux.NewRouter(),
+		roles: roles, tokenKey: key, stdout: e.stdout,
+		senders: map[consent.ConfirmChannel]core.Sender{},
+		ready:   map[string]func(context.Context) error{},
+	}
+	d.run = func(name string, f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -144,37 +121,40 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 			}
 		}()
 	}
-	if roles["core"] {
-		host, _ := os.Hostname()
-		for i := 0; i < c.Core.Workers; i++ {
-			cons := q.Consumer(fmt.Sprintf("%s-%d-%d", host, os.Getpid(), i))
-			w := core.NewWorker(cons, q, store, core.WorkerOptions{ReadCount: c.Core.ReadCount, MaxCommands: c.Core.MaxCommands}, metrics, log.With("component", "core"))
-			run("core", w.Run)
+	d.ready["postgres"] = store.Ping
+	d.ready["redis"] = func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
+	d.router.HandleFunc("/healthz", health).Methods(http.MethodGet)
+	d.router.HandleFunc("/readyz", d.readyz).Methods(http.MethodGet)
+	d.router.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{})).Methods(http.MethodGet)
+
+	// Components. Each channel wires itself in its own serve_*.go file; a
+	// channel that sends confirmations registers its sender in d.senders
+	// (before the outbox starts) and its readiness check in d.ready.
+	// A failed start stops what already started (ctx is cancelled by the
+	// caller's defer through run's return).
+	for _, start := range []func(context.Context, *serveDeps) error{
+		startAPI,
+		startSMS,
+	} {
+		if err := start(ctx, d); err != nil {
+			return err
 		}
-		run("consumer-cleanup", func(ctx context.Context) error {
-			t := time.NewTicker(10 * time.Minute)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-t.C:
-					if n, err := q.CleanupConsumers(ctx, time.Hour); err != nil {
-						log.Warn("consumer cleanup failed", "err", err)
-					} else if n > 0 {
-						log.Info("removed idle queue consumers", "count", n)
-					}
-				}
-			}
-		})
+	}
+	if roles["core"] {
+		startCore(d)
 	}
 	if roles["outbox"] {
-		texts := core.Texts{ShortCode: c.SMPP.ShortCode, Location: loc}
-		logSender := core.LogSender{Log: log.With("component", "outbox"), Texts: texts}
-		senders := map[consent.ConfirmChannel]core.Sender{consent.ConfirmSMS: logSender, consent.ConfirmEmail: logSender}
-		d := core.NewDispatcher(store, store, senders, core.DispatcherOptions{}, metrics, log.With("component", "outbox"))
-		run("outbox", d.Run)
+		startOutbox(d)
 	}
+
+	ln, err := net.Listen("tcp", c.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("http.addr: %w", err)
+	}
+	srv := &http.Server{Handler: d.router, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	fmt.Fprintf(e.stdout, "izin %s listening http %s\n", version, ln.Addr())
 
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
@@ -206,26 +186,27 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
-type health struct {
-	pool interface{ Ping(context.Context) error }
-	rdb  *redis.Client
-}
-
-func (h *health) live(w http.ResponseWriter, r *http.Request) {
+func health(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Write([]byte(`{"status":"ok"}`))
 }
 
-func (h *health) ready(w http.ResponseWriter, r *http.Request) {
+// readyz answers 200 when every dependency and peer is reachable: PostgreSQL,
+// Redis, and whatever the channels registered (SMPP binds). A peer that is
+// down never stops izin; readyz says so.
+func (d *serveDeps) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	checks := map[string]string{"postgres": "ok", "redis": "ok"}
+	checks := map[string]string{}
 	ok := true
-	if err := h.pool.Ping(ctx); err != nil {
-		checks["postgres"], ok = "unreachable", false
-	}
-	if err := h.rdb.Ping(ctx).Err(); err != nil {
-		checks["redis"], ok = "unreachable", false
+	for name, check := range d.ready {
+		if err := check(ctx); err != nil {
+			// The reason goes to the log, not to whoever asks.
+			d.log.Warn("not ready", "check", name, "err", err)
+			checks[name], ok = "down", false
+		} else {
+			checks[name] = "ok"
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	if !ok {
