@@ -109,11 +109,11 @@ func (s Source) Kind() string {
 
 // Key identifies one consent: a brand's standing with one address for one type.
 type Key struct {
-	IYSCode       int64
-	BrandCode     int64
-	Recipient     string // normalised: E.164 phone or lower-case e-mail address
-	RecipientType RecipientType
-	Type          Type
+	IYSCode       int64         `json:"iysCode"`
+	BrandCode     int64         `json:"brandCode"`
+	Recipient     string        `json:"recipient"` // normalised: E.164 phone or lower-case e-mail address
+	RecipientType RecipientType `json:"recipientType"`
+	Type          Type          `json:"type"`
 }
 
 // Consent is the current state of a Key.

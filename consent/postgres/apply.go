@@ -95,6 +95,10 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, cmds []consent.Command, ou
 	if err != nil {
 		return err
 	}
+	withdrawn, err := withdrawnRequests(ctx, tx, cmds)
+	if err != nil {
+		return err
+	}
 
 	var (
 		events  []*eventRow
@@ -128,6 +132,15 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, cmds []consent.Command, ou
 		}
 		c.ReceivedAt = c.ReceivedAt.Truncate(time.Microsecond)
 
+		if c.Request != nil && withdrawn[c.Request.ID] {
+			// The API told the provider its batch failed (503) and deleted
+			// it, yet the entry reached the queue: apply nothing of it;
+			// the provider sends the batch again.
+			rerr := consent.Errorf(consent.CodeNotFound, "requestId", "the batch request was withdrawn")
+			out[i].Err = rerr
+			ledger = append(ledger, []any{c.ID, now, nil, string(rerr.Code), rerr.Message})
+			continue
+		}
 		var prev *consent.Consent
 		if st, ok := state[c.Key]; ok {
 			prev = &st
@@ -196,6 +209,34 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, cmds []consent.Command, ou
 		}
 	}
 	return nil
+}
+
+// withdrawnRequests returns the batch request ids named by cmds that no
+// longer exist.
+func withdrawnRequests(ctx context.Context, tx pgx.Tx, cmds []consent.Command) (map[string]bool, error) {
+	var ids []string
+	seen := map[string]bool{}
+	for _, c := range cmds {
+		if c.Request != nil && !seen[c.Request.ID] {
+			seen[c.Request.ID] = true
+			ids = append(ids, c.Request.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT request_id FROM requests WHERE request_id = ANY($1) FOR SHARE`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read requests: %w", err)
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("read requests: %w", err)
+	}
+	for _, id := range found {
+		delete(seen, id)
+	}
+	return seen, nil
 }
 
 func deref(s *string) string {

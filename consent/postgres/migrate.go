@@ -130,7 +130,9 @@ func CreateDatabase(ctx context.Context, url string) (bool, error) {
 	}
 	defer admin.Close(ctx)
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		if errors.As(err, &pgErr) && pgErr.Code == "42P04" { // duplicate_database: another node won
+		if errors.As(err, &pgErr) && (pgErr.Code == "42P04" || pgErr.Code == "23505") {
+			// duplicate_database, or the catalog's unique index when two
+			// create it at the same instant: another node won.
 			return false, nil
 		}
 		return false, fmt.Errorf("create database %q: %w", name, err)

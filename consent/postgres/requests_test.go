@@ -115,3 +115,30 @@ func TestRequests(t *testing.T) {
 		t.Errorf("CreateRequest with a used id succeeded")
 	}
 }
+
+// TestWithdrawnRequest: the API deleted a batch after telling the provider
+// 503, but its entry reached the queue all the same. Applying it records
+// nothing and fails nothing: the provider sends the batch again.
+func TestWithdrawnRequest(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	req := consent.Request{ID: "req-gone", IYSCode: iysCode, BrandCode: brandCode, Count: 1, CreatedAt: e.clock.Now()}
+	if err := e.store.CreateRequest(e.ctx, req, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.DeleteRequest(e.ctx, "req-gone"); err != nil {
+		t.Fatal(err)
+	}
+	c := byProvider("req-gone:0", phoneKey(1), consent.StatusApproved, consent.SourceWeb, day(e.loc, -time.Hour))
+	c.Request = &consent.RequestRef{ID: "req-gone", Index: 0}
+	out := e.apply(c, byProvider("other", phoneKey(2), consent.StatusApproved, consent.SourceWeb, day(e.loc, -time.Hour)))
+	if out[0].Err == nil || out[0].Event != nil {
+		t.Errorf("command of a withdrawn request: %+v", out[0])
+	}
+	if out[1].Event == nil {
+		t.Errorf("the other command of the batch was not recorded: %+v", out[1])
+	}
+	if n := e.count("SELECT count(*) FROM events"); n != 1 {
+		t.Errorf("%d events, want 1", n)
+	}
+}
