@@ -20,6 +20,7 @@ import (
 	"github.com/izin/izin/consent"
 	"github.com/izin/izin/consent/postgres"
 	"github.com/izin/izin/core"
+	"github.com/izin/izin/otp"
 	"github.com/izin/izin/queue"
 )
 
@@ -109,8 +110,10 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		cfg: c, log: log, loc: loc, rules: &consent.Rules{Location: loc, Calendar: cal, UploadWindow: 3},
 		store: store, q: q, rdb: rdb, reg: reg, metrics: metrics, router: mux.NewRouter(),
 		roles: roles, tokenKey: key, stdout: e.stdout,
-		senders: map[consent.ConfirmChannel]core.Sender{},
-		ready:   map[string]func(context.Context) error{},
+		senders:   map[consent.ConfirmChannel]core.Sender{},
+		notifiers: map[consent.ConfirmChannel]Notifier{},
+		codes:     otp.New(rdb, otp.Config{Prefix: "izin:otp:", Key: key}),
+		ready:     map[string]func(context.Context) error{},
 	}
 	d.run = func(name string, f func(context.Context) error) {
 		wg.Add(1)

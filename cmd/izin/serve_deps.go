@@ -16,6 +16,7 @@ import (
 	"github.com/izin/izin/consent"
 	"github.com/izin/izin/consent/postgres"
 	"github.com/izin/izin/core"
+	"github.com/izin/izin/otp"
 	"github.com/izin/izin/queue"
 )
 
@@ -37,10 +38,36 @@ type serveDeps struct {
 	// senders of confirmations by channel; the outbox uses the logging
 	// sender for a channel that registered none.
 	senders map[consent.ConfirmChannel]core.Sender
+	// notifiers send a one-time text to an address now (one-time codes,
+	// replies): not through the outbox, which is for confirmations. The SMS
+	// and e-mail channels register theirs; a missing one is an error the
+	// caller shows ("codes by SMS are not available").
+	notifiers map[consent.ConfirmChannel]Notifier
+	// codes issues and checks one-time codes (website sign-in, IVR consent).
+	codes *otp.Codes
 	// ready holds the checks of /readyz by name.
 	ready map[string]func(context.Context) error
 	// run starts a long-running part; serve waits for it at shutdown.
 	run func(name string, f func(context.Context) error)
+}
+
+// Notifier sends one text message to an address at once.
+type Notifier interface {
+	Notify(ctx context.Context, to, text string) error
+}
+
+// notify sends text to a recipient (phone or e-mail) through the channel
+// that reaches it.
+func (d *serveDeps) notify(ctx context.Context, to, text string) error {
+	ch := consent.ConfirmSMS
+	if !consent.IsPhone(to) {
+		ch = consent.ConfirmEmail
+	}
+	n, ok := d.notifiers[ch]
+	if !ok {
+		return fmt.Errorf("no %s channel configured to send to this address", ch)
+	}
+	return n.Notify(ctx, to, text)
 }
 
 func (d *serveDeps) texts() core.Texts {
