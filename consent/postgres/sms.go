@@ -1,0 +1,138 @@
+package postgres
+
+import (
+	"context"
+	"time"
+)
+
+// SMSMessage is the evidence of one mobile-originated SMS (all its parts),
+// as the SMS intake read it. It holds the full number and text: evidence
+// for auditors, never for logs.
+type SMSMessage struct {
+	ID          string // stable across SMSC redeliveries: one row per ID
+	Bind        string
+	Sender      string // source_addr as received
+	Recipient   string // Sender as E.164; "" when it is no phone number
+	Destination string
+	DataCoding  byte
+	Parts       int
+	Text        string
+	Raw         []byte // the octets, when they were no text
+	Outcome     string
+	Reply       string
+	CommandIDs  []string
+	ReceivedAt  time.Time
+}
+
+// KeepSMS stores m, or updates the row of the same ID: the intake keeps a
+// message again when an SMSC redelivers one it could not finish, and the
+// last outcome stands.
+func (s *Store) KeepSMS(ctx context.Context, m SMSMessage) error {
+	var rcpt *string
+	if m.Recipient != "" {
+		rcpt = &m.Recipient
+	}
+	if m.CommandIDs == nil {
+		m.CommandIDs = []string{}
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO sms_messages
+		(id, bind, sender, recipient, destination, data_coding, parts, text, raw, outcome, reply, command_ids, received_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		ON CONFLICT (id) DO UPDATE SET outcome = EXCLUDED.outcome, reply = EXCLUDED.reply,
+			command_ids = EXCLUDED.command_ids, text = EXCLUDED.text, raw = EXCLUDED.raw, updated_at = EXCLUDED.updated_at`,
+		m.ID, m.Bind, m.Sender, rcpt, m.Destination, int16(m.DataCoding), m.Parts, m.Text, m.Raw,
+		m.Outcome, m.Reply, m.CommandIDs, m.ReceivedAt, s.now())
+	return wrap(err)
+}
+
+// SMSMessages returns the messages kept from recipient (E.164), oldest
+// first.
+func (s *Store) SMSMessages(ctx context.Context, recipient string) ([]SMSMessage, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, bind, sender, coalesce(recipient, ''), destination, data_coding, parts,
+		text, raw, outcome, reply, command_ids, received_at
+		FROM sms_messages WHERE recipient = $1 ORDER BY received_at, id`, recipient)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var out []SMSMessage
+	for rows.Next() {
+		var m SMSMessage
+		var dc int16
+		if err := rows.Scan(&m.ID, &m.Bind, &m.Sender, &m.Recipient, &m.Destination, &dc, &m.Parts,
+			&m.Text, &m.Raw, &m.Outcome, &m.Reply, &m.CommandIDs, &m.ReceivedAt); err != nil {
+			return nil, wrap(err)
+		}
+		m.DataCoding = byte(dc)
+		out = append(out, m)
+	}
+	return out, wrap(rows.Err())
+}
+
+// SMSReceipt is one delivery receipt of a message izin submitted.
+type SMSReceipt struct {
+	MessageID  string // the SMSC's message_id from submit_sm_resp
+	Bind       string
+	State      string // DELIVERED, UNDELIVERABLE, … (SMPP 3.4 §5.2.28); "" when the receipt says none
+	Stat       string // the receipt's stat field as given
+	Err        string
+	ReceivedAt time.Time
+}
+
+// Delivered is the delivery state that sets delivered_at.
+const Delivered = "DELIVERED"
+
+// RecordReceipt keeps r and marks the confirmation whose peer_ref is
+// r.MessageID with its delivery state. It reports whether a confirmation
+// matched; a receipt that matches none (yet) is kept all the same, and a
+// trigger applies it when the outbox records that peer_ref, since an SMSC
+// may send the receipt before the outbox has marked the confirmation sent.
+// Message ids are matched across binds: SMSCs' ids are assumed not to
+// collide.
+func (s *Store) RecordReceipt(ctx context.Context, r SMSReceipt) (matched bool, err error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return false, wrap(err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
+	if _, err := tx.Exec(ctx, `INSERT INTO sms_receipts (message_id, bind, state, stat, err, received_at)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (message_id, bind, state) DO UPDATE SET received_at = EXCLUDED.received_at`,
+		r.MessageID, r.Bind, r.State, r.Stat, r.Err, r.ReceivedAt); err != nil {
+		return false, wrap(err)
+	}
+	var delivered *time.Time
+	if r.State == Delivered {
+		delivered = &r.ReceivedAt
+	}
+	state := r.State
+	if state == "" {
+		state = r.Stat
+	}
+	tag, err := tx.Exec(ctx, `UPDATE confirmations SET delivery_state = $2,
+		delivered_at = coalesce($3, delivered_at), delivery_error = nullif($4, '')
+		WHERE peer_ref = $1`, r.MessageID, state, delivered, r.Err)
+	if err != nil {
+		return false, wrap(err)
+	}
+	return tag.RowsAffected() > 0, wrap(tx.Commit(ctx))
+}
+
+// Delivery is what receipts said of one confirmation.
+type Delivery struct {
+	State       string // "" when no receipt came
+	DeliveredAt time.Time
+	Err         string
+}
+
+// ConfirmationDelivery returns the delivery state of confirmation id.
+func (s *Store) ConfirmationDelivery(ctx context.Context, id int64) (Delivery, error) {
+	var d Delivery
+	var at *time.Time
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(delivery_state, ''), delivered_at, coalesce(delivery_error, '')
+		FROM confirmations WHERE id = $1`, id).Scan(&d.State, &at, &d.Err)
+	if at != nil {
+		d.DeliveredAt = *at
+	}
+	return d, wrap(err)
+}

@@ -1,0 +1,130 @@
+package postgres_test
+
+import (
+	"bytes"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/izin/izin/consent"
+	"github.com/izin/izin/consent/postgres"
+)
+
+func TestKeepSMS(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	at := day(e.loc, 0)
+	first := postgres.SMSMessage{ID: "m1", Bind: "op1", Sender: "905321234567", Recipient: "+905321234567",
+		Destination: "3338", DataCoding: 8, Parts: 2, Text: "RET ACME", Outcome: "retry", ReceivedAt: at}
+	if err := e.store.KeepSMS(e.ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	// The SMSC redelivers; this time the commands are queued.
+	again := first
+	again.Outcome, again.CommandIDs = "queued", []string{"c1", "c2"}
+	again.ReceivedAt = at.Add(time.Minute)
+	if err := e.store.KeepSMS(e.ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	bin := postgres.SMSMessage{ID: "m2", Bind: "op1", Sender: "905321234567", Recipient: "+905321234567",
+		Destination: "3338", DataCoding: 4, Parts: 1, Raw: []byte{0, 0xff, 1}, Outcome: "undecodable", ReceivedAt: at.Add(time.Hour)}
+	noPhone := postgres.SMSMessage{ID: "m3", Bind: "op2", Sender: "ACME", Destination: "3338", Parts: 1,
+		Text: "x", Outcome: "bad_sender", ReceivedAt: at}
+	for _, m := range []postgres.SMSMessage{bin, noPhone} {
+		if err := e.store.KeepSMS(e.ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.count(`SELECT count(*) FROM sms_messages`); n != 3 {
+		t.Errorf("%d rows, want 3 (one per message id)", n)
+	}
+	got, err := e.store.SMSMessages(e.ctx, "+905321234567")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("SMSMessages = %d, want 2", len(got))
+	}
+	m := got[0]
+	if m.ID != "m1" || m.Outcome != "queued" || !slices.Equal(m.CommandIDs, []string{"c1", "c2"}) ||
+		!m.ReceivedAt.Equal(at) || m.DataCoding != 8 || m.Parts != 2 || m.Text != "RET ACME" || m.Destination != "3338" {
+		t.Errorf("after redelivery: %+v; want the last outcome and the first arrival time", m)
+	}
+	if got[1].ID != "m2" || !bytes.Equal(got[1].Raw, bin.Raw) || got[1].Text != "" {
+		t.Errorf("raw message: %+v", got[1])
+	}
+	if n := e.count(`SELECT count(*) FROM sms_messages WHERE id = 'm3' AND recipient IS NULL AND sender = 'ACME'`); n != 1 {
+		t.Error("a message from no phone number is not kept with a NULL recipient")
+	}
+}
+
+func TestRecordReceipt(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for i := range 3 {
+		e.apply(byRecipient(string(rune('a'+i)), phoneKey(i), consent.StatusRejected, consent.SourceRegistrySMS, day(e.loc, 0)))
+	}
+	due, err := e.store.ClaimDue(e.ctx, 10, time.Minute)
+	if err != nil || len(due) != 3 {
+		t.Fatalf("ClaimDue = %d, %v; want 3", len(due), err)
+	}
+	at := e.clock.Now().Add(5 * time.Second)
+	delivery := func(id int64) postgres.Delivery {
+		t.Helper()
+		d, err := e.store.ConfirmationDelivery(e.ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+
+	// A receipt after the confirmation was marked sent.
+	if _, err := e.store.MarkSent(e.ctx, due[0].ID, "a1"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := e.store.RecordReceipt(e.ctx, postgres.SMSReceipt{MessageID: "a1", Bind: "op1", State: "ENROUTE", Stat: "ENROUTE", ReceivedAt: at}); err != nil || !ok {
+		t.Fatalf("RecordReceipt(enroute) = %v, %v; want matched", ok, err)
+	}
+	if d := delivery(due[0].ID); d.State != "ENROUTE" || !d.DeliveredAt.IsZero() {
+		t.Errorf("after ENROUTE: %+v; want state, no delivered_at", d)
+	}
+	if ok, err := e.store.RecordReceipt(e.ctx, postgres.SMSReceipt{MessageID: "a1", Bind: "op1", State: "DELIVERED", Stat: "DELIVRD", Err: "000", ReceivedAt: at.Add(time.Second)}); err != nil || !ok {
+		t.Fatalf("RecordReceipt(delivered) = %v, %v; want matched", ok, err)
+	}
+	if d := delivery(due[0].ID); d.State != "DELIVERED" || !d.DeliveredAt.Equal(at.Add(time.Second)) || d.Err != "000" {
+		t.Errorf("after DELIVERED: %+v", d)
+	}
+
+	// A receipt that arrives before MarkSent (the simulator sends it at
+	// once): kept, unmatched, applied when peer_ref is recorded.
+	if ok, err := e.store.RecordReceipt(e.ctx, postgres.SMSReceipt{MessageID: "b1", Bind: "op1", State: "UNDELIVERABLE", Stat: "UNDELIV", Err: "012", ReceivedAt: at}); err != nil || ok {
+		t.Fatalf("early RecordReceipt = %v, %v; want not matched", ok, err)
+	}
+	if d := delivery(due[1].ID); d.State != "" {
+		t.Errorf("unsent confirmation has delivery %+v", d)
+	}
+	if _, err := e.store.MarkSent(e.ctx, due[1].ID, "b1"); err != nil {
+		t.Fatal(err)
+	}
+	if d := delivery(due[1].ID); d.State != "UNDELIVERABLE" || !d.DeliveredAt.IsZero() || d.Err != "012" {
+		t.Errorf("early receipt after MarkSent: %+v; want UNDELIVERABLE", d)
+	}
+
+	// A receipt for an id nobody sent changes no confirmation.
+	if ok, err := e.store.RecordReceipt(e.ctx, postgres.SMSReceipt{MessageID: "zz", Bind: "op1", State: "DELIVERED", ReceivedAt: at}); err != nil || ok {
+		t.Errorf("unknown RecordReceipt = %v, %v; want not matched, no error", ok, err)
+	}
+	if n := e.count(`SELECT count(*) FROM confirmations WHERE delivery_state IS NOT NULL`); n != 2 {
+		t.Errorf("%d confirmations with a delivery state, want 2", n)
+	}
+	if d := delivery(due[2].ID); d.State != "" {
+		t.Errorf("untouched confirmation has delivery %+v", d)
+	}
+	// The same receipt twice is kept once.
+	if _, err := e.store.RecordReceipt(e.ctx, postgres.SMSReceipt{MessageID: "zz", Bind: "op1", State: "DELIVERED", ReceivedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(`SELECT count(*) FROM sms_receipts WHERE message_id = 'zz'`); n != 1 {
+		t.Errorf("%d receipt rows for one receipt sent twice, want 1", n)
+	}
+}
