@@ -48,7 +48,7 @@ type WorkerOptions struct {
 
 func (o WorkerOptions) withDefaults() WorkerOptions {
 	if o.ReadCount <= 0 {
-		o.ReadCount = 256
+		o.ReadCount = 500
 	}
 	if o.MaxCommands <= 0 {
 		o.MaxCommands = 1000

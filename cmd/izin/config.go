@@ -113,8 +113,8 @@ func defaultConfig() Config {
 	c.MailOut.Smarthost = "127.0.0.1:2526"
 	c.MailOut.From = "izin <noreply@izin.test>"
 	c.SMPP.ShortCode = "3338"
-	c.Core.Workers = 2
-	c.Core.ReadCount = 256
+	c.Core.Workers = 4
+	c.Core.ReadCount = 500
 	c.Core.MaxCommands = 1000
 	c.API.RateLimit = 200
 	c.API.RateBurst = 400
