@@ -46,13 +46,42 @@ func NewSender(sessions []*esme.Session, shortCode string, texts core.Texts, log
 // (retry later) unless the SMSC or the codec refused the message for good,
 // then *core.PermanentError.
 func (s *Sender) Send(ctx context.Context, c core.Confirmation) (string, error) {
-	dest, err := destAddress(c.Recipient)
+	id, err := s.submit(ctx, c.Recipient, s.texts.SMS(c), true)
+	if err != nil {
+		return "", fmt.Errorf("smpp: confirmation %d: %w", c.ID, err)
+	}
+	s.log.Debug("sms submitted", "confirmation_id", c.ID, "message_id", id)
+	return id, nil
+}
+
+// Notify sends text to the number to (E.164) now, from the short code:
+// replies to DURUM, YARDIM and unread messages, and one-time codes. No
+// delivery receipt is asked for: nothing records the delivery of a reply.
+// It fails at once when no bind is up; the caller decides whether to try
+// again.
+func (s *Sender) Notify(ctx context.Context, to, text string) error {
+	id, err := s.submit(ctx, to, text, false)
+	if err != nil {
+		return fmt.Errorf("smpp: notify: %w", err)
+	}
+	s.log.Debug("sms notification submitted", "message_id", id)
+	return nil
+}
+
+// Reply is Notify under the name the SMS intake asks for.
+func (s *Sender) Reply(ctx context.Context, to, text string) error { return s.Notify(ctx, to, text) }
+
+// submit encodes text and sends it to recipient part by part over one bound
+// session; with receipt, the last part asks for a delivery receipt. It
+// returns the last part's message id.
+func (s *Sender) submit(ctx context.Context, recipient, text string, receipt bool) (string, error) {
+	dest, err := destAddress(recipient)
 	if err != nil {
 		return "", &core.PermanentError{Err: err}
 	}
-	parts, err := pdu.Encode(s.texts.SMS(c), pdu.EncodeOptions{Reference: uint16(s.ref.Add(1))})
+	parts, err := pdu.Encode(text, pdu.EncodeOptions{Reference: uint16(s.ref.Add(1))})
 	if err != nil {
-		return "", &core.PermanentError{Err: fmt.Errorf("smpp: encode confirmation %d: %w", c.ID, err)}
+		return "", &core.PermanentError{Err: fmt.Errorf("encode: %w", err)}
 	}
 	sess := s.pick()
 	if sess == nil {
@@ -70,21 +99,20 @@ func (s *Sender) Send(ctx context.Context, c core.Confirmation) (string, error) 
 			ShortMessage: p.ShortMessage,
 		}
 		// One final receipt per text: ask on the last part only (SMPP 3.4 §5.2.17).
-		if i == len(parts)-1 {
+		if receipt && i == len(parts)-1 {
 			sm.RegisteredDelivery = pdu.RegisteredDeliveryAlways
 		}
 		id, err = sess.Submit(ctx, sm)
 		if err != nil {
 			var ee *esme.Error
 			if errors.As(err, &ee) && !ee.Temporary() {
-				return "", &core.PermanentError{Err: fmt.Errorf("smpp: confirmation %d part %d/%d: %w", c.ID, i+1, len(parts), err)}
+				return "", &core.PermanentError{Err: fmt.Errorf("part %d/%d: %w", i+1, len(parts), err)}
 			}
 			// A retry resends every part; a handset may show a duplicate
 			// part, which beats losing the confirmation.
-			return "", fmt.Errorf("smpp: confirmation %d part %d/%d: %w", c.ID, i+1, len(parts), err)
+			return "", fmt.Errorf("part %d/%d: %w", i+1, len(parts), err)
 		}
 	}
-	s.log.Debug("sms submitted", "confirmation_id", c.ID, "parts", len(parts), "message_id", id)
 	return id, nil
 }
 
