@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= ./bin/izin
 CONFIG  ?= configs/izin.dev.yaml
 
-.PHONY: build run test check lint bench-core
+.PHONY: build run test check lint bench-core fuzz fuzz-short
 
 build:
 	$(GO) build -o $(BIN) ./cmd/izin
@@ -28,3 +28,11 @@ lint:
 
 bench-core: build
 	$(BIN) bench core --config $(CONFIG) --n 100000 --pgbench
+
+# Every fuzz target for a while (crashers land in testdata/fuzz/ and become
+# regression cases of `go test`). CI runs fuzz-short.
+fuzz:
+	scripts/fuzz.sh 2m
+
+fuzz-short:
+	scripts/fuzz.sh 5s
