@@ -105,25 +105,17 @@ func (s *Store) Changes(ctx context.Context, q consent.ChangesQuery) (consent.Ch
 
 // History returns every event of a recipient, oldest first.
 func (s *Store) History(ctx context.Context, recipient string) ([]consent.Event, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+eventCols+` FROM events e WHERE e.recipient = $1 ORDER BY e.creation_date, e.id`, recipient)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	defer rows.Close()
-	var evs []consent.Event
-	for rows.Next() {
-		e, _, _, err := scanEvent(rows)
-		if err != nil {
-			return nil, wrap(err)
-		}
-		evs = append(evs, e)
-	}
-	return evs, wrap(rows.Err())
+	return s.events(ctx, `e.recipient = $1 ORDER BY e.creation_date, e.id`, recipient)
 }
 
 // GroupEvents returns the events recorded for one confirmation group.
 func (s *Store) GroupEvents(ctx context.Context, group string) ([]consent.Event, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+eventCols+` FROM events e WHERE e.group_id = $1 ORDER BY e.id`, group)
+	return s.events(ctx, `e.group_id = $1 ORDER BY e.id`, group)
+}
+
+// events reads the events matching where (with its ORDER BY).
+func (s *Store) events(ctx context.Context, where string, args ...any) ([]consent.Event, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+eventCols+` FROM events e WHERE `+where, args...)
 	if err != nil {
 		return nil, wrap(err)
 	}
