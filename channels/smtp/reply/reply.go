@@ -15,8 +15,8 @@ import (
 	"mime"
 	"strings"
 
-	_ "github.com/emersion/go-message/charset" // ISO-8859-9, Windows-1254 and the rest (registers message.CharsetReader)
 	"github.com/emersion/go-message"
+	_ "github.com/emersion/go-message/charset" // ISO-8859-9, Windows-1254 and the rest (registers message.CharsetReader)
 	"github.com/emersion/go-message/mail"
 	"golang.org/x/text/unicode/norm"
 
