@@ -45,7 +45,17 @@ func Decode(dataCoding, esmClass byte, ud []byte, opts DecodeOptions) (Decoded, 
 		}
 	}
 	body := ud[udhLen:]
-	switch alphabet(dataCoding) {
+	a := alphabet(dataCoding)
+	if a == alphaIA5 {
+		// A national language shift element only means something for
+		// the GSM 7-bit alphabet (TS 23.040 §9.2.3.24.15–16), so text
+		// that carries one is GSM whatever data_coding says. node-smpp
+		// 0.5 labels its GSM text 0x01 (IA5) and sends Turkish that way.
+		if single, locking := m.UDH.NationalLanguage(); single != 0 || locking != 0 {
+			a = alphaGSM
+		}
+	}
+	switch a {
 	case alphaGSM:
 		single, locking := m.UDH.NationalLanguage()
 		var septets []byte
