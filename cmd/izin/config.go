@@ -46,6 +46,9 @@ type Config struct {
 	SMPP struct {
 		ShortCode string     `yaml:"short_code"`
 		Binds     []SMPPBind `yaml:"binds"`
+		// RedisPrefix starts the intake's Redis keys (redelivery memory,
+		// parts of long messages); empty: "izin:intake:".
+		RedisPrefix string `yaml:"redis_prefix"`
 	} `yaml:"smpp"`
 	Voice struct {
 		TwilioAuthToken string `yaml:"twilio_auth_token" secret:"true"`

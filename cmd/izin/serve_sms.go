@@ -1,14 +1,138 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/izin/izin/channels/smpp"
+	"github.com/izin/izin/channels/smpp/esme"
+	"github.com/izin/izin/channels/smpp/intake"
+	"github.com/izin/izin/channels/smpp/pdu"
+	"github.com/izin/izin/consent"
+	"github.com/izin/izin/consent/postgres"
 )
 
-// startSMS binds to the configured SMSCs (PRODUCT.md §3).
+// startSMS binds to the configured SMSCs (PRODUCT.md §3): one esme.Session
+// per bind, kept up by d.run, whose deliver_sm go to the SMS intake (role
+// intake) and whose receipts mark confirmations delivered. The same
+// sessions carry confirmations (d.senders), replies and one-time codes
+// (d.notifiers). A bind that is down makes /readyz say so and stops
+// nothing. Binds are clients: nothing is printed on stdout for them.
 func startSMS(_ context.Context, d *serveDeps) error {
-	if len(d.cfg.SMPP.Binds) == 0 {
+	if len(d.cfg.SMPP.Binds) == 0 || (!d.roles["intake"] && !d.roles["outbox"]) {
 		return nil
 	}
-	return errors.New("smpp.binds: the SMS channel is not wired into izin serve yet")
+	log := d.log.With("component", "sms")
+	receipts := smsReceipts{store: d.store, log: log}
+
+	// The sessions need their handler, the intake needs the sender over
+	// the sessions: the handler reaches the intake through h, set below
+	// before any session runs.
+	var h esme.Handler
+	handler := esme.HandlerFunc(func(ctx context.Context, bind string, dsm *pdu.DeliverSM) pdu.Status {
+		return h.HandleDeliver(ctx, bind, dsm)
+	})
+	sessions := make([]*esme.Session, 0, len(d.cfg.SMPP.Binds))
+	for _, b := range d.cfg.SMPP.Binds {
+		sessions = append(sessions, esme.NewSession(esme.BindConfig{
+			Name: b.Name, Addr: b.Addr, SystemID: b.SystemID, Password: b.Password, Mode: b.Mode,
+		}, handler, log))
+	}
+	sender := smpp.NewSender(sessions, d.cfg.SMPP.ShortCode, d.texts(), log)
+
+	if d.roles["intake"] {
+		in, err := intake.New(intake.Config{ShortCode: d.cfg.SMPP.ShortCode, KeyPrefix: d.cfg.SMPP.RedisPrefix}, intake.Deps{
+			Redis: d.rdb, Queue: d.q, Brands: d.store, Consents: d.store,
+			Replier: sender, Evidence: smsEvidence{store: d.store}, Receipts: receipts,
+			Logger: log, Registerer: d.reg,
+		})
+		if err != nil {
+			return fmt.Errorf("smpp: %w", err)
+		}
+		h = in
+	} else {
+		// An outbox-only process binds to send; it takes receipts but
+		// leaves messages to an intake node: the temporary error makes
+		// the SMSC deliver them again, on another bind.
+		log.Warn("smpp binds without the intake role: mobile-originated messages are refused for redelivery elsewhere")
+		h = receiptsOnly{receipts: receipts, log: log}
+	}
+
+	d.senders[consent.ConfirmSMS] = sender
+	d.notifiers[consent.ConfirmSMS] = sender
+	for i, s := range sessions {
+		name := d.cfg.SMPP.Binds[i].Name
+		d.ready["smpp:"+name] = func(context.Context) error {
+			if !s.Bound() {
+				return errors.New("smpp bind is down")
+			}
+			return nil
+		}
+		d.run("smpp:"+name, s.Run)
+	}
+	return nil
+}
+
+// smsEvidence keeps the intake's messages in PostgreSQL.
+type smsEvidence struct{ store *postgres.Store }
+
+func (e smsEvidence) Keep(ctx context.Context, m intake.Message) error {
+	return e.store.KeepSMS(ctx, postgres.SMSMessage{
+		ID: m.ID, Bind: m.Bind, Sender: m.Sender, Recipient: m.Recipient, Destination: m.Destination,
+		DataCoding: m.DataCoding, Parts: m.Parts, Text: m.Text, Raw: m.Raw, Outcome: string(m.Outcome),
+		Reply: m.Reply, CommandIDs: m.CommandIDs, ReceivedAt: m.ReceivedAt,
+	})
+}
+
+// smsReceipts records delivery receipts against confirmations.
+type smsReceipts struct {
+	store *postgres.Store
+	log   *slog.Logger
+}
+
+func (r smsReceipts) Receipt(ctx context.Context, bind string, rc pdu.Receipt) error {
+	state := ""
+	if rc.State != 0 {
+		state = rc.State.String()
+	}
+	matched, err := r.store.RecordReceipt(ctx, postgres.SMSReceipt{
+		MessageID: rc.ID, Bind: bind, State: state, Stat: rc.Stat, Err: rc.Err, ReceivedAt: time.Now(),
+	})
+	if err != nil {
+		return fmt.Errorf("record receipt: %w", err)
+	}
+	if !matched {
+		// A reply's receipt, or one that came before the outbox recorded
+		// the message id (kept; applied when it does).
+		r.log.Info("sms receipt for no sent confirmation", "bind", bind, "message_id", rc.ID, "state", cmp.Or(state, rc.Stat))
+		return nil
+	}
+	r.log.Debug("sms receipt", "bind", bind, "message_id", rc.ID, "state", cmp.Or(state, rc.Stat))
+	return nil
+}
+
+// receiptsOnly is the handler of an outbox-only process.
+type receiptsOnly struct {
+	receipts smsReceipts
+	log      *slog.Logger
+}
+
+func (h receiptsOnly) HandleDeliver(ctx context.Context, bind string, d *pdu.DeliverSM) pdu.Status {
+	if !pdu.IsReceipt(d.ESMClass) {
+		return pdu.ESME_RX_T_APPN
+	}
+	rc, err := pdu.ReceiptOf(d)
+	if err != nil {
+		h.log.Warn("unreadable delivery receipt", "bind", bind, "err", err)
+		return pdu.ESME_ROK
+	}
+	if err := h.receipts.Receipt(ctx, bind, rc); err != nil {
+		h.log.Warn("receipt not taken", "bind", bind, "err", err)
+		return pdu.ESME_RX_T_APPN
+	}
+	return pdu.ESME_ROK
 }
