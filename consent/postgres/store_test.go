@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"path/filepath"
 	"sort"
 	"sync"
 	"testing"
@@ -99,8 +100,15 @@ func TestMigrate(t *testing.T) {
 		}
 		wg.Wait()
 		sort.Ints(all)
-		if len(all) != 1 || all[0] != 1 {
-			t.Fatalf("versions applied across %d concurrent runs: %v, want [1] once", n, all)
+		// Every migration exactly once, whichever run applied it.
+		files, _ := filepath.Glob("migrations/*.sql")
+		if len(all) != len(files) {
+			t.Fatalf("versions applied across %d concurrent runs: %v, want each of the %d migrations once", n, all, len(files))
+		}
+		for i, v := range all {
+			if v != i+1 {
+				t.Fatalf("versions applied across %d concurrent runs: %v, want 1..%d once each", n, all, len(files))
+			}
 		}
 		var chains int
 		if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM chains`).Scan(&chains); err != nil || chains != 16 {
