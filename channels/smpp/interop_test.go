@@ -133,6 +133,11 @@ func TestInteropNodeSMPP(t *testing.T) {
 			cmd: map[string]any{"data_coding": 0, "esm_class": pdu.ESMClassUDHI, "short_message_hex": hex.EncodeToString(single[0].ShortMessage)}},
 		{name: "ucs2", text: "İPTAL ACME", dc: 8,
 			cmd: map[string]any{"data_coding": 8, "short_message_hex": ucs2}},
+		// Text in the message_payload TLV (SMPP 3.4 §5.3.2.32), and in data_sm.
+		{name: "ucs2 in message_payload", text: "İPTAL ACME", dc: 8,
+			cmd: map[string]any{"data_coding": 8, "message_payload_hex": ucs2}},
+		{name: "data_sm", text: "RET ACME", dc: 0,
+			cmd: map[string]any{"cmd": "data_sm", "data_coding": 0, "message_payload_hex": "5245542041434d45"}},
 		// The same texts as node-smpp encodes them itself.
 		{name: "node encodes ucs2", text: "İPTAL ACME", dc: 8,
 			cmd: map[string]any{"data_coding": 8, "text": "İPTAL ACME"}},
@@ -195,6 +200,24 @@ func TestInteropNodeSMPP(t *testing.T) {
 		}
 		if ev.NodeText == nil || *ev.NodeText != want {
 			t.Errorf("node-smpp decoded %v, want %q", deref(ev.NodeText), want)
+		}
+
+		// Its delivery receipt, as SMPP 3.4 Appendix B text and as the
+		// receipted_message_id and message_state TLVs (§5.3.2.12, §5.3.2.35).
+		text := "id:" + id + " sub:001 dlvrd:001 submit date:2612042130 done date:2612042131 stat:DELIVRD err:000 text:izin"
+		st := peer.deliver(t, map[string]any{"from": "905321234567", "from_ton": 1, "from_npi": 1, "to": "3338",
+			"esm_class": pdu.ESMClassDeliveryReceipt, "data_coding": 0, "short_message_hex": hex.EncodeToString([]byte(text)),
+			"receipted_message_id": id, "message_state": int(pdu.StateDelivered)})
+		if st != uint32(pdu.ESME_ROK) {
+			t.Errorf("node saw deliver_sm_resp status %#x, want ESME_ROK", st)
+		}
+		d := receive(t, delivered)
+		r, err := pdu.ReceiptOf(d)
+		if !pdu.IsReceipt(d.ESMClass) || err != nil || r.ID != id || r.State != pdu.StateDelivered || r.Stat != "DELIVRD" {
+			t.Errorf("receipt %+v, %v (esm_class %#x): want id %q delivered", r, err, d.ESMClass, id)
+		}
+		if tlv, ok := d.TLVs.Get(pdu.TagReceiptedMessageID); !ok || string(tlv) != id+"\x00" {
+			t.Errorf("receipted_message_id TLV %q: want %q NUL-terminated", tlv, id)
 		}
 	})
 
@@ -528,13 +551,13 @@ func (p *nodeSMSC) send(t *testing.T, cmd map[string]any) string {
 	return id
 }
 
-// deliver has node send a deliver_sm and returns the command_status of the
-// deliver_sm_resp it got.
+// deliver has node send a deliver_sm (or data_sm) and returns the
+// command_status of the response it got.
 func (p *nodeSMSC) deliver(t *testing.T, cmd map[string]any) uint32 {
 	t.Helper()
 	id := p.send(t, cmd)
 	ev := p.wait(t, 0, func(e nodeEvent) bool { return e.ID == id })
-	if ev.Event != "deliver_sm_resp" || ev.CommandStatus == nil {
+	if (ev.Event != "deliver_sm_resp" && ev.Event != "data_sm_resp") || ev.CommandStatus == nil {
 		t.Fatalf("node: %+v", ev)
 	}
 	return *ev.CommandStatus

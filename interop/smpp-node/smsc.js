@@ -9,13 +9,16 @@
 //
 // stdout, one line each: first the bound port as a bare number, then one
 // JSON object per event: bind, submit_sm, enquire_link, unbind,
-// deliver_sm_resp, enquire_link_resp, close, error.
+// deliver_sm_resp, data_sm_resp, enquire_link_resp, close, error, refused.
 //
 // stdin, one JSON object per line:
 //   {"id":"x","from":"905321234567","to":"3338","data_coding":0,"esm_class":0,
 //    "short_message_hex":"..."}            deliver_sm with these octets
 //   {"id":"x",...,"text":"RET ACME","udh_hex":"03250101"}
 //                                           deliver_sm that node-smpp encodes
+//   optional on both: "receipted_message_id", "message_state" (TLVs) and
+//   "message_payload_hex" (the message_payload TLV)
+//   {"id":"x","cmd":"data_sm",...}          data_sm, its octets in message_payload_hex
 //   {"id":"x","cmd":"enquire_link"}         enquire_link to the ESME
 // Each prints the response's command_status with the same id.
 // End of stdin closes the server and exits 0.
@@ -173,9 +176,24 @@ function command(line) {
 		esm_class: c.esm_class || 0,
 		data_coding: c.data_coding === undefined ? null : c.data_coding
 	};
+	if (c.receipted_message_id !== undefined) {
+		opts.receipted_message_id = c.receipted_message_id;
+	}
+	if (c.message_state !== undefined) {
+		opts.message_state = c.message_state;
+	}
+	if (c.message_payload_hex !== undefined) {
+		opts.message_payload = Buffer.from(c.message_payload_hex, 'hex');
+	}
+	if (c.cmd === 'data_sm') {
+		s.data_sm(opts, function(r) {
+			emit({event: 'data_sm_resp', id: c.id, command_status: r.command_status});
+		});
+		return;
+	}
 	if (c.short_message_hex !== undefined) {
 		opts.short_message = Buffer.from(c.short_message_hex, 'hex');
-	} else {
+	} else if (c.text !== undefined) {
 		// node-smpp's own encoder: text, and a UDH whose 0x24/0x25 element
 		// makes it pick its national language table.
 		opts.short_message = c.udh_hex ? {udh: Buffer.from(c.udh_hex, 'hex'), message: c.text} : c.text;
