@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -386,7 +387,7 @@ type nodeEvent struct {
 // nodeSMSC is smsc.js running as a child process.
 type nodeSMSC struct {
 	addr  string
-	stdin interface{ Write([]byte) (int, error) }
+	stdin io.Writer
 
 	mu     sync.Mutex
 	events []nodeEvent
