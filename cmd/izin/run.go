@@ -34,6 +34,8 @@ Usage:
   izin queue dead replay ID... [--config F]
   izin config [--config F]          print the effective configuration, secrets redacted
   izin bench core [--n N] ...       measure queue → core → Postgres throughput
+  izin bench sms [--rate R] [--duration D] [--addr A]
+                                    drive SMS through a running izin serve at a fixed rate
   izin smsc [--addr A] [--account ID:PW]... [--inject-from N --inject-text T] [--record F] ...
                                     run the SMSC simulator (--help for every flag)
   izin version
@@ -73,7 +75,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, environ
 	case "smsc":
 		err = cmdSMSC(ctx, e, rest)
 	case "bench":
-		err = sub(rest, map[string]func([]string) error{"core": func(a []string) error { return cmdBenchCore(ctx, e, a) }})
+		err = sub(rest, map[string]func([]string) error{"core": func(a []string) error { return cmdBenchCore(ctx, e, a) },
+			"sms": func(a []string) error { return cmdBenchSMS(ctx, e, a) }})
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "izin", version)
 	case "help", "-h", "--help":
