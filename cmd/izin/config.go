@@ -52,6 +52,9 @@ type Config struct {
 	} `yaml:"smpp"`
 	Voice struct {
 		TwilioAuthToken string `yaml:"twilio_auth_token" secret:"true"`
+		// RedisPrefix starts the IVR's Redis keys (the state of each call,
+		// kept a few hours); empty: "izin:ivr:".
+		RedisPrefix string `yaml:"redis_prefix"`
 	} `yaml:"voice"`
 	Secrets struct {
 		TokenKey string `yaml:"token_key" secret:"true"`
