@@ -30,6 +30,7 @@ Usage:
   izin provider add --iys-code N --name NAME --username U [--password P] [--config F]
   izin brand add --iys-code N --brand-code N --name NAME [--short-name S]... [--config F]
   izin audit verify [--config F]
+  izin auditor add --username U [--config F]   (password from IZIN_AUDITOR_PASSWORD or standard input)
   izin queue dead list [--count N] [--config F]
   izin queue dead replay ID... [--config F]
   izin config [--config F]          print the effective configuration, secrets redacted
@@ -61,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, environ
 		err = sub(rest, map[string]func([]string) error{"add": func(a []string) error { return cmdProviderAdd(ctx, e, a) }})
 	case "brand":
 		err = sub(rest, map[string]func([]string) error{"add": func(a []string) error { return cmdBrandAdd(ctx, e, a) }})
+	case "auditor":
+		err = sub(rest, map[string]func([]string) error{"add": func(a []string) error { return cmdAuditorAdd(ctx, e, a) }})
 	case "audit":
 		err = sub(rest, map[string]func([]string) error{"verify": func(a []string) error { return cmdAuditVerify(ctx, e, a) }})
 	case "queue":

@@ -139,6 +139,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		startAPI,
 		startSMS,
 		startIVR,
+		startWeb,
 	} {
 		if err := start(ctx, d); err != nil {
 			return err
