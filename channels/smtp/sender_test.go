@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	gosmtp "github.com/emersion/go-smtp"
 	"github.com/emersion/go-msgauth/dkim"
+	gosmtp "github.com/emersion/go-smtp"
 
 	izsmtp "github.com/izin/izin/channels/smtp"
 	"github.com/izin/izin/channels/smtp/reply"
