@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/izin/izin/channels/smpp"
@@ -46,8 +47,8 @@ func startSMS(_ context.Context, d *serveDeps) error {
 
 	if d.roles["intake"] {
 		in, err := intake.New(intake.Config{ShortCode: d.cfg.SMPP.ShortCode, KeyPrefix: d.cfg.SMPP.RedisPrefix}, intake.Deps{
-			Redis: d.rdb, Queue: d.q, Brands: d.store, Consents: d.store,
-			Replier: sender, Evidence: smsEvidence{store: d.store}, Receipts: receipts,
+			Redis: d.rdb, Queue: d.q, Brands: &brandCache{store: d.store, now: time.Now, m: map[string]brandEntry{}},
+			Consents: d.store, Replier: sender, Evidence: newSMSEvidence(d.store), Receipts: receipts,
 			Logger: log, Registerer: d.reg,
 		})
 		if err != nil {
@@ -77,15 +78,141 @@ func startSMS(_ context.Context, d *serveDeps) error {
 	return nil
 }
 
-// smsEvidence keeps the intake's messages in PostgreSQL.
-type smsEvidence struct{ store *postgres.Store }
+// smsEvidence keeps the intake's messages in PostgreSQL, group-committed:
+// every deliver_sm waits for its evidence to commit, and one commit takes
+// whatever arrived while the previous one ran. One INSERT commit per
+// message held the 8-connection pool and capped intake well below the
+// core's rate (see README, SMS load).
+type smsEvidence struct {
+	store *postgres.Store
+	max   int // messages per commit
 
-func (e smsEvidence) Keep(ctx context.Context, m intake.Message) error {
-	return e.store.KeepSMS(ctx, postgres.SMSMessage{
+	mu       sync.Mutex
+	pending  []*evidenceReq
+	flushing bool
+}
+
+type evidenceReq struct {
+	m    postgres.SMSMessage
+	done chan evidenceResult
+}
+
+// evidenceResult answers a waiting Keep: its commit's error, or lead: the
+// previous committer handed over and this Keep commits the next batch.
+type evidenceResult struct {
+	err  error
+	lead bool
+}
+
+func newSMSEvidence(store *postgres.Store) *smsEvidence {
+	return &smsEvidence{store: store, max: 500}
+}
+
+func (e *smsEvidence) Keep(ctx context.Context, m intake.Message) error {
+	r := &evidenceReq{done: make(chan evidenceResult, 1), m: postgres.SMSMessage{
 		ID: m.ID, Bind: m.Bind, Sender: m.Sender, Recipient: m.Recipient, Destination: m.Destination,
 		DataCoding: m.DataCoding, Parts: m.Parts, Text: m.Text, Raw: m.Raw, Outcome: string(m.Outcome),
 		Reply: m.Reply, CommandIDs: m.CommandIDs, ReceivedAt: m.ReceivedAt,
-	})
+	}}
+	e.mu.Lock()
+	e.pending = append(e.pending, r)
+	lead := !e.flushing
+	e.flushing = true
+	e.mu.Unlock()
+	if !lead {
+		// No ctx case: the committer answers every request it took, within
+		// its own timeout, and a handed-over lead must not be dropped.
+		res := <-r.done
+		if !res.lead {
+			return res.err
+		}
+	}
+	return e.commit(ctx, r)
+}
+
+// commit writes pending batches until it has written own's, then hands the
+// lead to the first request still pending, if any, so that no caller
+// commits for others for long.
+func (e *smsEvidence) commit(ctx context.Context, own *evidenceReq) error {
+	var ownErr error
+	written := false
+	for !written {
+		e.mu.Lock()
+		n := min(len(e.pending), e.max)
+		batch := e.pending[:n:n]
+		e.pending = e.pending[n:]
+		e.mu.Unlock()
+		rows := make([]postgres.SMSMessage, len(batch))
+		for i, r := range batch {
+			rows[i] = r.m
+		}
+		// Detached from the caller: the batch is everyone's.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		err := e.store.KeepSMS(cctx, rows...)
+		cancel()
+		for _, r := range batch {
+			if r == own {
+				ownErr, written = err, true
+				continue
+			}
+			r.done <- evidenceResult{err: err}
+		}
+	}
+	e.mu.Lock()
+	if len(e.pending) > 0 {
+		e.pending[0].done <- evidenceResult{lead: true}
+	} else {
+		e.flushing = false
+	}
+	e.mu.Unlock()
+	return ownErr
+}
+
+// brandCache remembers brand lookups briefly: every RET or ONAY looks its
+// brands up, and a query per message competed with the core for
+// connections. A brand added (or a short name changed) is seen by SMS after
+// at most brandCacheTTL.
+type brandCache struct {
+	store *postgres.Store
+	now   func() time.Time
+
+	mu sync.Mutex
+	m  map[string]brandEntry
+}
+
+const brandCacheTTL = 10 * time.Second
+
+type brandEntry struct {
+	brands []consent.Brand
+	until  time.Time
+}
+
+func (c *brandCache) FindBrands(ctx context.Context, name string) ([]consent.Brand, error) {
+	now := c.now()
+	c.mu.Lock()
+	e, ok := c.m[name]
+	c.mu.Unlock()
+	if ok && now.Before(e.until) {
+		return e.brands, nil
+	}
+	bs, err := c.store.FindBrands(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= 10000 { // names are what recipients type: bound the memory
+		for k, v := range c.m {
+			if !now.Before(v.until) {
+				delete(c.m, k)
+			}
+		}
+		if len(c.m) >= 10000 {
+			clear(c.m)
+		}
+	}
+	c.m[name] = brandEntry{brands: bs, until: now.Add(brandCacheTTL)}
+	return bs, nil
 }
 
 // smsReceipts records delivery receipts against confirmations.

@@ -2,7 +2,10 @@ package postgres
 
 import (
 	"context"
+	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // SMSMessage is the evidence of one mobile-originated SMS (all its parts),
@@ -24,25 +27,56 @@ type SMSMessage struct {
 	ReceivedAt  time.Time
 }
 
-// KeepSMS stores m, or updates the row of the same ID: the intake keeps a
-// message again when an SMSC redelivers one it could not finish, and the
-// last outcome stands.
-func (s *Store) KeepSMS(ctx context.Context, m SMSMessage) error {
-	var rcpt *string
-	if m.Recipient != "" {
-		rcpt = &m.Recipient
+// KeepSMS stores messages, each as a new row or as an update of the row of
+// the same ID: the intake keeps a message again when an SMSC redelivers
+// one it could not finish, and the last outcome stands. All of ms commit
+// together, in one transaction and one round trip, so that a caller may
+// group the messages of many connections into one commit.
+func (s *Store) KeepSMS(ctx context.Context, ms ...SMSMessage) error {
+	if len(ms) == 0 {
+		return nil
 	}
-	if m.CommandIDs == nil {
-		m.CommandIDs = []string{}
+	now := s.now()
+	var b pgx.Batch
+	for _, m := range ms {
+		m = m.clean()
+		var rcpt *string
+		if m.Recipient != "" {
+			rcpt = &m.Recipient
+		}
+		b.Queue(`INSERT INTO sms_messages
+			(id, bind, sender, recipient, destination, data_coding, parts, text, raw, outcome, reply, command_ids, received_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+			ON CONFLICT (id) DO UPDATE SET outcome = EXCLUDED.outcome, reply = EXCLUDED.reply,
+				command_ids = EXCLUDED.command_ids, text = EXCLUDED.text, raw = EXCLUDED.raw, updated_at = EXCLUDED.updated_at`,
+			m.ID, m.Bind, m.Sender, rcpt, m.Destination, int16(m.DataCoding), m.Parts, m.Text, m.Raw,
+			m.Outcome, m.Reply, m.CommandIDs, m.ReceivedAt, now)
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO sms_messages
-		(id, bind, sender, recipient, destination, data_coding, parts, text, raw, outcome, reply, command_ids, received_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-		ON CONFLICT (id) DO UPDATE SET outcome = EXCLUDED.outcome, reply = EXCLUDED.reply,
-			command_ids = EXCLUDED.command_ids, text = EXCLUDED.text, raw = EXCLUDED.raw, updated_at = EXCLUDED.updated_at`,
-		m.ID, m.Bind, m.Sender, rcpt, m.Destination, int16(m.DataCoding), m.Parts, m.Text, m.Raw,
-		m.Outcome, m.Reply, m.CommandIDs, m.ReceivedAt, s.now())
-	return wrap(err)
+	return wrap(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		return tx.SendBatch(ctx, &b).Close()
+	}))
+}
+
+// clean replaces what PostgreSQL's text cannot hold (NUL, invalid UTF-8),
+// which an SMSC may send in any field: a row refused would make the SMSC
+// redeliver the message for ever. The octets of a message that was no text
+// are kept in Raw.
+func (m SMSMessage) clean() SMSMessage {
+	c := pgText
+	m.ID, m.Bind, m.Sender, m.Recipient, m.Destination = c(m.ID), c(m.Bind), c(m.Sender), c(m.Recipient), c(m.Destination)
+	m.Text, m.Outcome, m.Reply = c(m.Text), c(m.Outcome), c(m.Reply)
+	ids := make([]string, len(m.CommandIDs))
+	for i, id := range m.CommandIDs {
+		ids[i] = c(id)
+	}
+	m.CommandIDs = ids
+	return m
+}
+
+// pgText replaces NUL and invalid UTF-8, which PostgreSQL's text refuses,
+// with U+FFFD.
+func pgText(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // SMSMessages returns the messages kept from recipient (E.164), oldest
@@ -90,6 +124,8 @@ const Delivered = "DELIVERED"
 // Message ids are matched across binds: SMSCs' ids are assumed not to
 // collide.
 func (s *Store) RecordReceipt(ctx context.Context, r SMSReceipt) (matched bool, err error) {
+	// Every field comes from the SMSC's wire (see SMSMessage.clean).
+	r.MessageID, r.Bind, r.State, r.Stat, r.Err = pgText(r.MessageID), pgText(r.Bind), pgText(r.State), pgText(r.Stat), pgText(r.Err)
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return false, wrap(err)

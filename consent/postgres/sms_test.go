@@ -30,13 +30,28 @@ func TestKeepSMS(t *testing.T) {
 		Destination: "3338", DataCoding: 4, Parts: 1, Raw: []byte{0, 0xff, 1}, Outcome: "undecodable", ReceivedAt: at.Add(time.Hour)}
 	noPhone := postgres.SMSMessage{ID: "m3", Bind: "op2", Sender: "ACME", Destination: "3338", Parts: 1,
 		Text: "x", Outcome: "bad_sender", ReceivedAt: at}
-	for _, m := range []postgres.SMSMessage{bin, noPhone} {
-		if err := e.store.KeepSMS(e.ctx, m); err != nil {
-			t.Fatal(err)
-		}
+	// Several in one commit, one of them twice: the last copy stands.
+	stale := bin
+	stale.Outcome = "retry"
+	if err := e.store.KeepSMS(e.ctx, stale, noPhone, bin); err != nil {
+		t.Fatal(err)
 	}
 	if n := e.count(`SELECT count(*) FROM sms_messages`); n != 3 {
 		t.Errorf("%d rows, want 3 (one per message id)", n)
+	}
+	if err := e.store.KeepSMS(e.ctx); err != nil {
+		t.Errorf("KeepSMS of nothing: %v", err)
+	}
+	// Octets PostgreSQL's text refuses (NUL, invalid UTF-8) come from the
+	// wire as they please; refusing the row would make the SMSC redeliver
+	// the message for ever, so they are replaced.
+	odd := postgres.SMSMessage{ID: "m4", Bind: "op1", Sender: "\xff1\x00", Destination: "33\x0038", Parts: 1,
+		Text: "a\x00b\xc3", Outcome: "bad_sender", Reply: "r\x00", CommandIDs: []string{"c\x00"}, ReceivedAt: at}
+	if err := e.store.KeepSMS(e.ctx, odd); err != nil {
+		t.Fatalf("KeepSMS with NUL and invalid UTF-8: %v", err)
+	}
+	if n := e.count(`SELECT count(*) FROM sms_messages WHERE id = 'm4' AND sender = E'\uFFFD1\uFFFD' AND text = E'a\uFFFDb\uFFFD'`); n != 1 {
+		t.Error("NUL and invalid UTF-8 not kept as U+FFFD")
 	}
 	got, err := e.store.SMSMessages(e.ctx, "+905321234567")
 	if err != nil {
@@ -119,6 +134,10 @@ func TestRecordReceipt(t *testing.T) {
 	}
 	if d := delivery(due[2].ID); d.State != "" {
 		t.Errorf("untouched confirmation has delivery %+v", d)
+	}
+	// Wire octets PostgreSQL's text refuses do not make the receipt fail.
+	if _, err := e.store.RecordReceipt(e.ctx, postgres.SMSReceipt{MessageID: "\xff\x00", Bind: "op1", Stat: "DELIV\x00", ReceivedAt: at}); err != nil {
+		t.Errorf("receipt with NUL and invalid UTF-8: %v", err)
 	}
 	// The same receipt twice is kept once.
 	if _, err := e.store.RecordReceipt(e.ctx, postgres.SMSReceipt{MessageID: "zz", Bind: "op1", State: "DELIVERED", ReceivedAt: at}); err != nil {

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/izin/izin/channels/smpp/intake"
+	"github.com/izin/izin/consent"
+	"github.com/izin/izin/consent/postgres"
+	"github.com/izin/izin/consent/postgres/pgtest"
+)
+
+// TestSMSEvidenceGroupCommit keeps messages from many goroutines at once
+// against the real PostgreSQL: each Keep returns only once its row is
+// committed, whichever caller committed it.
+func TestSMSEvidenceGroupCommit(t *testing.T) {
+	_, pool := pgtest.Schema(t)
+	store := postgres.New(pool, postgres.Options{})
+	ev := newSMSEvidence(store)
+	ev.max = 7 // several batches, and hand-overs between them
+	const n = 300
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			id := fmt.Sprintf("m%03d", i)
+			err := ev.Keep(t.Context(), intake.Message{ID: id, Bind: "op1", Sender: "905321234567", Recipient: "+905321234567",
+				Destination: "3338", Parts: 1, Text: "RET ACME", Outcome: intake.OutcomeQueued, ReceivedAt: time.Now()})
+			if err == nil {
+				// Committed before Keep returned.
+				var ok bool
+				err = pool.QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM sms_messages WHERE id = $1)`, id).Scan(&ok)
+				if err == nil && !ok {
+					err = fmt.Errorf("%s: Keep returned before its row committed", id)
+				}
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rows int
+	pool.QueryRow(t.Context(), `SELECT count(*) FROM sms_messages`).Scan(&rows)
+	if rows != n {
+		t.Errorf("%d rows, want %d", rows, n)
+	}
+	if ev.flushing || len(ev.pending) != 0 {
+		t.Errorf("after all Keeps: flushing %v, %d pending", ev.flushing, len(ev.pending))
+	}
+
+	// A database that is gone: every caller gets the error, none hangs.
+	pool.Close()
+	for i := range 20 {
+		wg.Go(func() {
+			if err := ev.Keep(t.Context(), intake.Message{ID: fmt.Sprint("x", i), Outcome: intake.OutcomeHelp, ReceivedAt: time.Now()}); err == nil {
+				t.Error("Keep on a closed pool succeeded")
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestBrandCache(t *testing.T) {
+	_, pool := pgtest.Schema(t)
+	store := postgres.New(pool, postgres.Options{})
+	ctx := t.Context()
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	c := &brandCache{store: store, now: func() time.Time { return now }, m: map[string]brandEntry{}}
+	if bs, err := c.FindBrands(ctx, "ACME"); err != nil || len(bs) != 0 {
+		t.Fatalf("before the brand: %v, %v", bs, err)
+	}
+	if err := store.AddProvider(ctx, consent.Provider{IYSCode: 600100, Name: "ACME", Username: "acme"}, "pw-0123456789"); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.AddBrand(ctx, consent.Brand{IYSCode: 600100, BrandCode: 600101, Name: "ACME", ShortNames: []string{"ACME"}}); err != nil {
+		t.Fatal(err)
+	}
+	if bs, _ := c.FindBrands(ctx, "ACME"); len(bs) != 0 {
+		t.Errorf("within the TTL: %v; want the remembered answer", bs)
+	}
+	now = now.Add(brandCacheTTL)
+	if bs, err := c.FindBrands(ctx, "ACME"); err != nil || len(bs) != 1 || bs[0].BrandCode != 600101 {
+		t.Errorf("after the TTL: %v, %v; want the new brand", bs, err)
+	}
+}
