@@ -117,7 +117,7 @@ func (m *Machine) Start(callID, from string) (st State, r Response, ok bool) {
 	rcpt, ok := consent.NormalizePhone(from)
 	if !ok || hiddenCallerIDs[rcpt] {
 		m.log.Info("ivr call from hidden or unreadable number", "call_id", callID)
-		st, r = m.end(st, TextsFor(Turkish).Withheld)
+		st, r = m.end(st, OutcomeWithheld, TextsFor(Turkish).Withheld)
 		return st, r, false
 	}
 	st.Recipient = rcpt
@@ -131,7 +131,7 @@ func (m *Machine) Start(callID, from string) (st State, r Response, ok bool) {
 // Step advanced by one, whatever the input, unless the call had ended.
 func (m *Machine) Next(ctx context.Context, st State, in Input) (State, Response) {
 	if st.Ended() {
-		_, r := m.end(st, m.t(st).Expired)
+		_, r := m.end(st, OutcomeExpired, m.t(st).Expired)
 		return st, r
 	}
 	st.Step++
@@ -156,7 +156,7 @@ func (m *Machine) Next(ctx context.Context, st State, in Input) (State, Response
 	case MenuCode:
 		return m.code(ctx, st, d)
 	}
-	return m.end(st, m.t(st).Expired)
+	return m.end(st, OutcomeExpired, m.t(st).Expired)
 }
 
 func (m *Machine) t(st State) *Texts { return TextsFor(st.Lang) }
@@ -194,7 +194,7 @@ func (m *Machine) brand(ctx context.Context, st State, d string) (State, Respons
 	bs, err := m.d.Brands.FindBrands(ctx, d)
 	if err != nil {
 		m.log.Warn("ivr brand lookup failed", "call_id", st.CallID, "err", err)
-		return m.end(st, m.t(st).Trouble)
+		return m.end(st, OutcomeUnavailable, m.t(st).Trouble)
 	}
 	// A code, not a name: anything but exactly one brand is "not found"
 	// (the caller cannot tell two brands apart on a keypad).
@@ -251,14 +251,14 @@ func (m *Machine) sendCode(ctx context.Context, st State) (State, Response) {
 		st.Menu, st.Tries = MenuCode, 0
 		return st, m.ask(st, Speech{st.Lang, t.CodeResent})
 	case errors.Is(err, otp.ErrDailyLimit):
-		return m.end(st, t.CodeLimit)
+		return m.end(st, OutcomeCodeLimit, t.CodeLimit)
 	case err != nil:
 		m.log.Warn("ivr code not issued", "call_id", st.CallID, "err", err)
-		return m.end(st, t.CodeNoSMS)
+		return m.end(st, OutcomeCodeNotSent, t.CodeNoSMS)
 	}
 	if err := m.d.Notify(ctx, st.Recipient, fmt.Sprintf(t.CodeSMS, st.Brand.Name, code)); err != nil {
 		m.log.Warn("ivr code not sent", "call_id", st.CallID, "recipient", consent.Mask(st.Recipient), "err", err)
-		return m.end(st, t.CodeNoSMS)
+		return m.end(st, OutcomeCodeNotSent, t.CodeNoSMS)
 	}
 	st.Menu, st.Tries = MenuCode, 0
 	return st, m.ask(st, Speech{st.Lang, fmt.Sprintf(t.CodeSent, m.cfg.CodeDigits)})
@@ -277,12 +277,12 @@ func (m *Machine) code(ctx context.Context, st State, d string) (State, Response
 		return m.record(ctx, st)
 	case errors.Is(err, otp.ErrTooMany):
 		m.log.Info("ivr code attempts exhausted", "call_id", st.CallID, "recipient", consent.Mask(st.Recipient))
-		return m.end(st, m.t(st).CodeTooMany)
+		return m.end(st, OutcomeCodeTooMany, m.t(st).CodeTooMany)
 	case errors.Is(err, otp.ErrInvalid):
 		return m.wrongCode(st)
 	}
 	m.log.Warn("ivr code check failed", "call_id", st.CallID, "err", err)
-	return m.end(st, m.t(st).Trouble)
+	return m.end(st, OutcomeUnavailable, m.t(st).Trouble)
 }
 
 func (m *Machine) wrongCode(st State) (State, Response) {
@@ -328,7 +328,7 @@ func (m *Machine) record(ctx context.Context, st State) (State, Response) {
 	}
 	if err != nil {
 		m.log.Warn("ivr change not queued", "call_id", st.CallID, "recipient", consent.Mask(st.Recipient), "err", err)
-		return m.end(st, t.QueueDown)
+		return m.end(st, OutcomeQueueUnavailable, t.QueueDown)
 	}
 	st.Reference = ref
 	m.log.Info("ivr commands queued", "call_id", st.CallID, "recipient", consent.Mask(st.Recipient),
@@ -337,7 +337,7 @@ func (m *Machine) record(ctx context.Context, st State) (State, Response) {
 	if st.Action == ActionConsent {
 		done = t.Consented
 	}
-	st, r := m.end(st, fmt.Sprintf(done, m.typeNames(st), st.Brand.Name), fmt.Sprintf(t.Reference, spell(ref)), t.Thanks)
+	st, r := m.end(st, OutcomeQueued, fmt.Sprintf(done, m.typeNames(st), st.Brand.Name), fmt.Sprintf(t.Reference, spell(ref)), t.Thanks)
 	r.Commands = cmds
 	return st, r
 }
@@ -366,7 +366,7 @@ func (m *Machine) hear(ctx context.Context, st State) (State, Response) {
 	cs, err := m.d.Consents.ByRecipient(ctx, st.Recipient)
 	if err != nil {
 		m.log.Warn("ivr consents lookup failed", "call_id", st.CallID, "err", err)
-		return m.end(st, t.Trouble)
+		return m.end(st, OutcomeUnavailable, t.Trouble)
 	}
 	type bk struct{ iys, brand int64 }
 	var order []bk
@@ -418,7 +418,7 @@ func (m *Machine) retry(st State, silence bool) (State, Response) {
 	st.Tries++
 	if st.Tries > m.cfg.MaxRetries {
 		m.log.Info("ivr call ended after failed inputs", "call_id", st.CallID, "menu", string(st.Menu))
-		return m.end(st, t.Goodbye)
+		return m.end(st, OutcomeGaveUp, t.Goodbye)
 	}
 	why := t.WrongKey
 	if silence {
@@ -448,7 +448,7 @@ func (m *Machine) prompt(st State) Response {
 	case MenuCode:
 		return m.ask(st, Speech{st.Lang, fmt.Sprintf(t.CodeSent, m.cfg.CodeDigits)})
 	}
-	_, r := m.end(st, t.Expired)
+	_, r := m.end(st, OutcomeExpired, t.Expired)
 	return r
 }
 
@@ -464,11 +464,11 @@ func (m *Machine) ask(st State, say ...Speech) Response {
 	return Response{Say: say, Gather: g}
 }
 
-// end says texts and hangs up.
-func (m *Machine) end(st State, texts ...string) (State, Response) {
+// end says texts and hangs up; outcome says why.
+func (m *Machine) end(st State, outcome Outcome, texts ...string) (State, Response) {
 	st.Menu = MenuEnded
 	lang := cmp.Or(st.Lang, Turkish)
-	r := Response{}
+	r := Response{Outcome: outcome}
 	for _, s := range texts {
 		r.Say = append(r.Say, Speech{lang, s})
 	}

@@ -147,19 +147,19 @@ type step struct {
 func TestFlow(t *testing.T) {
 	queueDown := func(b *bundle) { b.q.err = errors.New("redis down") }
 	cases := []struct {
-		name  string
-		from  string
-		setup func(*bundle)
-		steps []step
-		want  []consent.Command // keys, status, source of the commands enqueued, in order
-		nosms bool
+		name    string
+		setup   func(*bundle)
+		steps   []step
+		want    []consent.Command // keys, status, source of the commands enqueued, in order
+		nosms   bool
+		outcome Outcome // of the last step, when set
 	}{
 		{name: "refuse calls", steps: []step{
 			{"1", MenuBrand, "İYS marka kodunu"},
 			{"600101#", MenuConfirm, "Marka: ACME"},
 			{"1", MenuType, "Aramalar için 1"},
-			{"1", MenuEnded, "aramalar için ACME markasına ret kaydedildi"},
-		}, want: cmds(consent.StatusRejected, consent.TypeCall)},
+			{"1", MenuEnded, "ACME markasından aramalar için ret kaydedildi"},
+		}, want: cmds(consent.StatusRejected, consent.TypeCall), outcome: OutcomeQueued},
 		{name: "refuse sms", steps: []step{
 			{"1", MenuBrand, ""}, {"600101", MenuConfirm, ""}, {"1", MenuType, ""},
 			{"2", MenuEnded, "Referans numaranız"},
@@ -183,7 +183,7 @@ func TestFlow(t *testing.T) {
 		{name: "give consent with code", steps: []step{
 			{"2", MenuBrand, ""}, {"600101#", MenuConfirm, ""}, {"1", MenuType, ""},
 			{"2", MenuCode, "6 haneli bir doğrulama kodu"},
-			{"123456", MenuEnded, "kısa mesajlar için ACME markasına izin kaydedildi"},
+			{"123456", MenuEnded, "ACME markasından kısa mesajlar için izin kaydedildi"},
 		}, want: cmds(consent.StatusApproved, consent.TypeMessage)},
 		{name: "consent wrong code then right", steps: []step{
 			{"2", MenuBrand, ""}, {"600101#", MenuConfirm, ""}, {"1", MenuType, ""}, {"3", MenuCode, ""},
@@ -200,7 +200,7 @@ func TestFlow(t *testing.T) {
 		{name: "consent code attempts exhausted", setup: func(b *bundle) { b.codes.verifyErr = otp.ErrTooMany }, steps: []step{
 			{"2", MenuBrand, ""}, {"600101#", MenuConfirm, ""}, {"1", MenuType, ""}, {"1", MenuCode, ""},
 			{"000000", MenuEnded, "Çok sayıda hatalı kod"},
-		}},
+		}, outcome: OutcomeCodeTooMany},
 		{name: "consent code cooldown asks for the earlier code", setup: func(b *bundle) { b.codes.issueErr = otp.ErrCooldown }, steps: []step{
 			{"2", MenuBrand, ""}, {"600101#", MenuConfirm, ""}, {"1", MenuType, ""},
 			{"1", MenuCode, "az önce bir doğrulama kodu"},
@@ -209,11 +209,11 @@ func TestFlow(t *testing.T) {
 		{name: "consent daily code limit", setup: func(b *bundle) { b.codes.issueErr = otp.ErrDailyLimit }, steps: []step{
 			{"2", MenuBrand, ""}, {"600101#", MenuConfirm, ""}, {"1", MenuType, ""},
 			{"1", MenuEnded, "yarın tekrar arayın"},
-		}, nosms: true},
+		}, nosms: true, outcome: OutcomeCodeLimit},
 		{name: "consent sms cannot be sent", setup: func(b *bundle) { b.smsErr = errors.New("no sms channel") }, steps: []step{
 			{"2", MenuBrand, ""}, {"600101#", MenuConfirm, ""}, {"1", MenuType, ""},
 			{"1", MenuEnded, "doğrulama kodu gönderemiyoruz"},
-		}, nosms: true},
+		}, nosms: true, outcome: OutcomeCodeNotSent},
 		{name: "wrong brand codes then goodbye", steps: []step{
 			{"1", MenuBrand, ""},
 			{"999#", MenuBrand, "9 9 9 koduyla bir marka bulamadık"},
@@ -224,7 +224,7 @@ func TestFlow(t *testing.T) {
 		{name: "silence at main menu three times is re-prompted, the fourth ends", steps: []step{
 			{"", MenuMain, "Bir tuşlama duyamadık"}, {"", MenuMain, "Bir tuşlama duyamadık"},
 			{"", MenuMain, "Bir tuşlama duyamadık"}, {"", MenuEnded, "Size yardımcı olamadık"},
-		}},
+		}, outcome: OutcomeGaveUp},
 		{name: "silence in english", steps: []step{
 			{"9", MenuMain, ""}, {"", MenuMain, "We did not hear a key"}, {"5", MenuMain, "did not understand that key"},
 			{"", MenuMain, ""}, {"", MenuEnded, "We could not help you"},
@@ -243,14 +243,14 @@ func TestFlow(t *testing.T) {
 		{name: "queue down refusal", setup: queueDown, steps: []step{
 			{"1", MenuBrand, ""}, {"600101#", MenuConfirm, ""}, {"1", MenuType, ""},
 			{"3", MenuEnded, "değişikliğinizi kaydedemedik"},
-		}},
+		}, outcome: OutcomeQueueUnavailable},
 		{name: "queue down consent", setup: queueDown, steps: []step{
 			{"9", MenuMain, ""}, {"2", MenuBrand, ""}, {"600101#", MenuConfirm, ""}, {"1", MenuType, ""}, {"2", MenuCode, ""},
 			{"123456", MenuEnded, "could not record your change"},
 		}},
 		{name: "brand lookup fails", setup: func(b *bundle) { b.brands.err = errors.New("db down") }, steps: []step{
 			{"1", MenuBrand, ""}, {"600101#", MenuEnded, "bir sorun yaşıyoruz"},
-		}},
+		}, outcome: OutcomeUnavailable},
 		{name: "hear no consents", steps: []step{{"3", MenuMain, "kayıtlı bir izin ya da ret yok"}}},
 		{name: "hear consents", setup: func(b *bundle) {
 			b.cons.list = []consent.Consent{
@@ -269,7 +269,7 @@ func TestFlow(t *testing.T) {
 		{name: "input after the end changes nothing", steps: []step{
 			{"1", MenuBrand, ""}, {"600101#", MenuConfirm, ""}, {"1", MenuType, ""}, {"1", MenuEnded, ""},
 			{"1", MenuEnded, "süresi doldu"},
-		}, want: cmds(consent.StatusRejected, consent.TypeCall)},
+		}, want: cmds(consent.StatusRejected, consent.TypeCall), outcome: OutcomeExpired},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -295,6 +295,15 @@ func TestFlow(t *testing.T) {
 					t.Fatalf("step %d: step %d after %d (ended before: %v)", i, st.Step, prev, wasEnded)
 				}
 				got = append(got, r.Commands...)
+			}
+			if tc.outcome != "" && r.Outcome != tc.outcome {
+				t.Errorf("outcome %q, want %q", r.Outcome, tc.outcome)
+			}
+			if r.Ended() && r.Outcome == "" {
+				t.Errorf("the call ended without an outcome")
+			}
+			if len(tc.want) > 0 && st.Menu == MenuEnded && len(r.Commands) > 0 && r.Outcome != OutcomeQueued {
+				t.Errorf("outcome %q, want queued", r.Outcome)
 			}
 			checkCommands(t, got, tc.want)
 			var queued []consent.Command
@@ -397,7 +406,7 @@ func TestTextsComplete(t *testing.T) {
 			}
 		}
 		for name, s := range map[string]string{"CodeSMS": tx.CodeSMS, "Refused": tx.Refused, "Consented": tx.Consented, "ConsentLine": tx.ConsentLine} {
-			if strings.Count(s, "%s") != 2 {
+			if out := fmt.Sprintf(s, "«one»", "«two»"); !strings.Contains(out, "«one»") || !strings.Contains(out, "«two»") || strings.Contains(out, "%!") {
 				t.Errorf("%s %s wants two %%s: %q", lang, name, s)
 			}
 		}

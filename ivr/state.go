@@ -89,7 +89,25 @@ type Response struct {
 	// Commands are the consent commands this step enqueued (already in
 	// the queue when the response is returned).
 	Commands []consent.Command
+	// Outcome says how the call ended; "" while it goes on.
+	Outcome Outcome
 }
+
+// Outcome is how a call ended, for metrics (izin_intake_total).
+type Outcome string
+
+// Outcomes.
+const (
+	OutcomeQueued           Outcome = "queued"            // the change is in the queue
+	OutcomeQueueUnavailable Outcome = "queue_unavailable" // the queue refused it: nothing changed
+	OutcomeUnavailable      Outcome = "unavailable"       // the store or Redis failed: nothing changed
+	OutcomeWithheld         Outcome = "withheld"          // hidden or unreadable caller id
+	OutcomeGaveUp           Outcome = "gave_up"           // too many silences or wrong keys
+	OutcomeCodeTooMany      Outcome = "code_too_many"     // too many wrong one-time codes
+	OutcomeCodeLimit        Outcome = "code_limit"        // daily cap of codes for the number
+	OutcomeCodeNotSent      Outcome = "code_not_sent"     // the code could not be issued or sent
+	OutcomeExpired          Outcome = "expired"           // input for a call that is over or unknown
+)
 
 // Ended reports whether the response ends the call.
 func (r Response) Ended() bool { return r.Gather == nil }

@@ -3,7 +3,8 @@ package ivr
 import "github.com/izin/izin/consent"
 
 // Turkish wording (PRODUCT.md §5). Reviewers: %s and %d are filled in by
-// the program; keep them, in the same order.
+// the program; keep them, in the same order, or number them as in
+// Refused: %[1]s is the first value, %[2]s the second.
 var textsTR = Texts{
 	Voice: "tr-TR",
 
@@ -33,8 +34,8 @@ var textsTR = Texts{
 	CodeLimit:    "Bu numaraya bugün çok sayıda kod gönderildi. Lütfen yarın tekrar arayın.",
 	CodeNoSMS:    "Şu anda doğrulama kodu gönderemiyoruz ve hiçbir değişiklik yapılmadı. Lütfen daha sonra tekrar arayın.",
 	CodeSMS:      "İYS: %s markasına telefonla izin vermek için doğrulama kodunuz %s. Kodu kimseyle paylaşmayın.",
-	Refused:      "%s için %s markasına ret kaydedildi.",
-	Consented:    "%s için %s markasına izin kaydedildi.",
+	Refused:      "%[2]s markasından %[1]s için ret kaydedildi.",
+	Consented:    "%[2]s markasından %[1]s için izin kaydedildi.",
 	Reference:    "Referans numaranız: %s.",
 	NoConsents:   "Bu numara için kayıtlı bir izin ya da ret yok.",
 	ConsentsHead: "Bu numaradaki kayıtlar:",

@@ -161,6 +161,10 @@ func TestIVREndToEnd(t *testing.T) {
 		t.Errorf("consents read out:\n%s", got)
 	}
 
+	if _, m := api.do("GET", "/metrics", "", nil); !strings.Contains(m, `izin_intake_total{channel="ivr",outcome="queued"} 2`) ||
+		!strings.Contains(m, `izin_intake_total{channel="ivr",outcome="bad_signature"} 1`) {
+		t.Errorf("/metrics lacks the IVR's two queued changes and one bad signature")
+	}
 	if logs := s.logs(); strings.Contains(logs, phone) || strings.Contains(logs, code) {
 		t.Error("logs contain the full phone number or the one-time code")
 	}

@@ -26,7 +26,7 @@ func startIVR(_ context.Context, d *serveDeps) error {
 	}
 	h, err := twilio.New(twilio.Options{
 		Machine: m, Redis: d.rdb, PublicURL: d.cfg.HTTP.PublicURL, AuthToken: d.cfg.Voice.TwilioAuthToken,
-		KeyPrefix: d.cfg.Voice.RedisPrefix, Log: log,
+		KeyPrefix: d.cfg.Voice.RedisPrefix, Log: log, Registerer: d.reg,
 	})
 	if err != nil {
 		return fmt.Errorf("ivr: %w", err)

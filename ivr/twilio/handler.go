@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/izin/izin/ivr"
@@ -37,6 +38,8 @@ type Options struct {
 	StateTTL  time.Duration // how long a call's state is kept (default 2h, longer than any call)
 	MaxBody   int64         // largest webhook body read (default 16 KiB; Twilio's are about 1 KiB)
 	Log       *slog.Logger
+	// Registerer takes izin_intake_total{channel="ivr"}; nil registers nothing.
+	Registerer prometheus.Registerer
 }
 
 // Handler answers Twilio's voice webhooks.
@@ -47,6 +50,7 @@ type Handler struct {
 	token string
 	max   int64
 	log   *slog.Logger
+	total *prometheus.CounterVec
 }
 
 // New returns a Handler, or an error naming a missing option.
@@ -58,12 +62,16 @@ func New(o Options) (*Handler, error) {
 		return nil, fmt.Errorf("twilio: public URL %q is not an absolute http(s) URL", o.PublicURL)
 	}
 	log := cmp.Or(o.Log, slog.New(slog.DiscardHandler))
+	total, err := newCounter(o.Registerer)
+	if err != nil {
+		return nil, err
+	}
 	if o.AuthToken == "" {
 		log.Warn("TWILIO SIGNATURE CHECK IS OFF: anyone who can reach the IVR webhooks can refuse for any caller id (set voice.twilio_auth_token)")
 	}
 	return &Handler{
 		m: o.Machine, base: strings.TrimRight(o.PublicURL, "/"), token: o.AuthToken,
-		max: cmp.Or(o.MaxBody, 16<<10), log: log,
+		max: cmp.Or(o.MaxBody, 16<<10), log: log, total: total,
 		calls: &calls{rdb: o.Redis, prefix: cmp.Or(o.KeyPrefix, "izin:ivr:"), ttl: cmp.Or(o.StateTTL, 2*time.Hour)},
 	}, nil
 }
@@ -85,16 +93,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	if r.URL.Path != PathIncoming && r.URL.Path != PathGather {
+		h.count(outcomeBadRequest)
 		http.NotFound(w, r)
 		return
 	}
 	if r.Method != http.MethodPost {
+		h.count(outcomeBadRequest)
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.max)
 	if err := r.ParseForm(); err != nil {
+		h.count(outcomeBadRequest)
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
@@ -104,12 +115,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.token != "" && !ValidSignature(h.token, h.base+r.URL.RequestURI(), r.PostForm, r.Header.Get("X-Twilio-Signature")) {
+		h.count(outcomeBadSignature)
 		h.log.Warn("ivr webhook with a bad signature", "path", r.URL.Path)
 		http.Error(w, "invalid X-Twilio-Signature", http.StatusForbidden)
 		return
 	}
 	sid := r.PostForm.Get("CallSid")
 	if !callSidRE.MatchString(sid) {
+		h.count(outcomeBadRequest)
 		http.Error(w, "missing or malformed CallSid", http.StatusBadRequest)
 		return
 	}
@@ -119,6 +132,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	step, err := strconv.Atoi(r.URL.Query().Get("step"))
 	if err != nil || step < 0 {
+		h.count(outcomeBadRequest)
 		http.Error(w, "missing or malformed step", http.StatusBadRequest)
 		return
 	}
@@ -127,6 +141,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) incoming(w http.ResponseWriter, ctx context.Context, sid, from string) {
 	if rec, err := h.calls.load(ctx, sid); err == nil {
+		h.count(outcomeReplay)
 		h.write(w, rec.TwiML) // Twilio asking again: the same answer
 		return
 	} else if !errors.Is(err, errNoCall) {
@@ -137,6 +152,7 @@ func (h *Handler) incoming(w http.ResponseWriter, ctx context.Context, sid, from
 	st, resp, ok := h.m.Start(sid, from)
 	twiml := TwiML(resp, h.action(st.Step))
 	if !ok {
+		h.count(string(resp.Outcome))
 		h.write(w, twiml) // nothing to remember of a call that ends now
 		return
 	}
@@ -160,6 +176,7 @@ func (h *Handler) gather(w http.ResponseWriter, ctx context.Context, sid string,
 		// caller was, so it changes nothing and ends the call.
 		h.log.Info("ivr webhook for an unknown call", "call_id", sid)
 		_, resp := h.m.Next(ctx, ivr.State{CallID: sid, Menu: ivr.MenuEnded, Lang: ivr.Turkish}, ivr.Input{})
+		h.count(string(resp.Outcome))
 		h.write(w, TwiML(resp, ""))
 		return
 	case err != nil:
@@ -170,6 +187,7 @@ func (h *Handler) gather(w http.ResponseWriter, ctx context.Context, sid string,
 	if rec.State.Step != step || rec.State.Ended() {
 		// A replay of a step already answered, or one out of order: the
 		// answer already given, and nothing changes.
+		h.count(outcomeReplay)
 		h.log.Info("ivr webhook for another step", "call_id", sid, "step", step, "at", rec.State.Step)
 		h.write(w, rec.TwiML)
 		return
@@ -182,13 +200,19 @@ func (h *Handler) gather(w http.ResponseWriter, ctx context.Context, sid string,
 		// The change is in the queue: the caller may hear so. A replay
 		// would enqueue the same command ids, applied once.
 		h.log.Warn("ivr call state not saved after queueing", "call_id", sid, "err", err)
+		h.count(string(resp.Outcome))
 		h.write(w, twiml)
 	case err != nil:
 		h.log.Warn("ivr call state not saved", "call_id", sid, "err", err)
 		h.trouble(w, st.Lang)
 	case !saved:
+		// Another webhook for this step got there first.
+		h.count(outcomeReplay)
 		h.again(w, ctx, sid)
 	default:
+		if resp.Outcome != "" {
+			h.count(string(resp.Outcome))
+		}
 		h.write(w, twiml)
 	}
 }
@@ -204,12 +228,15 @@ func (h *Handler) again(w http.ResponseWriter, ctx context.Context, sid string) 
 	h.write(w, rec.TwiML)
 }
 
+func (h *Handler) count(outcome string) { h.total.WithLabelValues(outcome).Inc() }
+
 func (h *Handler) action(step int) string {
 	return h.base + PathGather + "?step=" + strconv.Itoa(step)
 }
 
 // trouble ends the call politely: nothing was changed, call again.
 func (h *Handler) trouble(w http.ResponseWriter, lang ivr.Lang) {
+	h.count(string(ivr.OutcomeUnavailable))
 	h.write(w, TwiML(ivr.Response{Say: []ivr.Speech{{Lang: lang, Text: ivr.TextsFor(lang).Trouble}}}, ""))
 }
 

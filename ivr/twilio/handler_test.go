@@ -39,6 +39,9 @@ func TestRefuseOverHTTP(t *testing.T) {
 	if len(b.smsSent()) != 0 {
 		t.Errorf("a refusal sent SMS: %q", b.smsSent())
 	}
+	if n := b.count("queued"); n != 1 {
+		t.Errorf("izin_intake_total{channel=ivr,outcome=queued} = %d, want 1", n)
+	}
 	if strings.Contains(b.logs.String(), caller) {
 		t.Error("logs contain the full phone number")
 	}
@@ -109,6 +112,9 @@ func TestQueueDownChangesNothing(t *testing.T) {
 	if c.action != "" || !strings.Contains(got, "değişikliğinizi kaydedemedik") || strings.Contains(got, "Referans") {
 		t.Fatalf("answer:\n%s", got)
 	}
+	if n := b.count("queue_unavailable"); n != 1 {
+		t.Errorf("izin_intake_total{channel=ivr,outcome=queue_unavailable} = %d, want 1", n)
+	}
 }
 
 // TestReplays: a webhook sent again, out of order or concurrently gets
@@ -158,6 +164,9 @@ func TestReplays(t *testing.T) {
 		for _, cmd := range e {
 			ids[cmd.ID] = true
 		}
+	}
+	if q, r := b.count("queued"), b.count("replay"); q != 1 || r < 9 {
+		t.Errorf("outcomes: queued %d (want 1), replay %d (want at least 9)", q, r)
 	}
 	// Racing webhooks may each enqueue, but with the same two command ids:
 	// the core's ledger applies them once.
@@ -238,6 +247,9 @@ func TestBadRequests(t *testing.T) {
 	}
 	if len(b.queued()) != 0 {
 		t.Error("bad requests queued commands")
+	}
+	if n, m := b.count("bad_signature"), b.count("bad_request"); n != 5 || m != 8 {
+		t.Errorf("outcomes: bad_signature %d (want 5), bad_request %d (want 8)", n, m)
 	}
 }
 

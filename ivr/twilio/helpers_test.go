@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/izin/izin/consent"
@@ -70,6 +71,7 @@ type bundle struct {
 	mu     sync.Mutex
 	sms    []string
 	logs   *strings.Builder
+	reg    *prometheus.Registry
 }
 
 type opts struct {
@@ -92,7 +94,7 @@ func newBundle(t *testing.T, o opts) *bundle {
 	rb := make([]byte, 6)
 	rand.Read(rb)
 	prefix := "izin-test:" + hex.EncodeToString(rb) + ":"
-	b := &bundle{t: t, rdb: rdb, prefix: prefix, token: o.token, cons: &fakeConsents{}, logs: &strings.Builder{}}
+	b := &bundle{t: t, rdb: rdb, prefix: prefix, token: o.token, cons: &fakeConsents{}, logs: &strings.Builder{}, reg: prometheus.NewRegistry()}
 	qrdb := rdb
 	if o.queueDown {
 		qrdb = redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
@@ -116,7 +118,7 @@ func newBundle(t *testing.T, o opts) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(Options{Machine: m, Redis: rdb, PublicURL: publicURL, AuthToken: o.token, KeyPrefix: prefix + "ivr:", Log: log})
+	h, err := New(Options{Machine: m, Redis: rdb, PublicURL: publicURL, AuthToken: o.token, KeyPrefix: prefix + "ivr:", Log: log, Registerer: b.reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,6 +169,30 @@ func (b *bundle) post(u string, form url.Values, token string) (int, string) {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(body)
+}
+
+// count is izin_intake_total{channel="ivr",outcome}.
+func (b *bundle) count(outcome string) int {
+	b.t.Helper()
+	mfs, err := b.reg.Gather()
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "izin_intake_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["channel"] == "ivr" && labels["outcome"] == outcome {
+				return int(m.GetCounter().GetValue())
+			}
+		}
+	}
+	return 0
 }
 
 // queued returns the commands in the test's stream, entry by entry.
