@@ -35,7 +35,7 @@ type Options struct {
 	// AuthToken checks X-Twilio-Signature; "" turns the check off.
 	AuthToken string
 	KeyPrefix string        // Redis key prefix (default "izin:ivr:")
-	StateTTL  time.Duration // how long a call's state is kept (default 2h, longer than any call)
+	StateTTL  time.Duration // how long a call's state is kept (default 5h: longer than Twilio's 4-hour limit on a call)
 	MaxBody   int64         // largest webhook body read (default 16 KiB; Twilio's are about 1 KiB)
 	Log       *slog.Logger
 	// Registerer takes izin_intake_total{channel="ivr"}; nil registers nothing.
@@ -72,7 +72,7 @@ func New(o Options) (*Handler, error) {
 	return &Handler{
 		m: o.Machine, base: strings.TrimRight(o.PublicURL, "/"), token: o.AuthToken,
 		max: cmp.Or(o.MaxBody, 16<<10), log: log, total: total,
-		calls: &calls{rdb: o.Redis, prefix: cmp.Or(o.KeyPrefix, "izin:ivr:"), ttl: cmp.Or(o.StateTTL, 2*time.Hour)},
+		calls: &calls{rdb: o.Redis, prefix: cmp.Or(o.KeyPrefix, "izin:ivr:"), ttl: cmp.Or(o.StateTTL, 5*time.Hour)},
 	}, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/izin/izin/consent"
 )
@@ -127,6 +128,9 @@ func TestReplays(t *testing.T) {
 	again := b.call(c.sid, caller)
 	if again.twiml != first {
 		t.Errorf("incoming replayed:\n%s\nwant\n%s", again.twiml, first)
+	}
+	if ttl, err := b.rdb.PTTL(context.Background(), b.prefix+"ivr:call:{"+c.sid+"}").Result(); err != nil || ttl < 4*time.Hour {
+		t.Errorf("call state TTL %v (%v), want more than a 4-hour call", ttl, err)
 	}
 	step0 := c.action
 	c.press("1")
