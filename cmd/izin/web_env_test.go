@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,9 +41,11 @@ type webEnv struct {
 	codes *otp.Codes
 	sink  *sink
 	sent  *recordingSender
-	srv   *httptest.Server
-	loc   *time.Location
-	dbq   func(query string, args ...any) int64
+	// queueDown makes the website's enqueue fail as if Redis were gone.
+	queueDown *atomic.Bool
+	srv       *httptest.Server
+	loc       *time.Location
+	dbq       func(query string, args ...any) int64
 }
 
 // sink records the one-time texts the website sends.
@@ -197,14 +200,15 @@ func newWebEnv(t *testing.T) *webEnv {
 	t.Cleanup(func() { cancel(); wg.Wait() })
 
 	sk := &sink{}
-	site, err := web.New(web.Options{Store: store, Complaints: webComplaints{store}, Auditors: store, Queue: q, Codes: codes,
+	down := &atomic.Bool{}
+	site, err := web.New(web.Options{Store: store, Complaints: webComplaints{store}, Auditors: store, Queue: switchQueue{q, down}, Codes: codes,
 		Notify: sk.Notify, Key: key, Location: loc, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(site)
 	t.Cleanup(srv.Close)
-	return &webEnv{t: t, ctx: ctx, store: store, rdb: rdb, codes: codes, sink: sk, sent: sent, srv: srv, loc: loc,
+	return &webEnv{t: t, ctx: ctx, store: store, rdb: rdb, codes: codes, sink: sk, sent: sent, srv: srv, loc: loc, queueDown: down,
 		dbq: func(query string, args ...any) int64 {
 			var n int64
 			if err := pool.QueryRow(ctx, query, args...).Scan(&n); err != nil {
@@ -212,6 +216,19 @@ func newWebEnv(t *testing.T) *webEnv {
 			}
 			return n
 		}}
+}
+
+// switchQueue is the real queue, failing on demand like an unreachable Redis.
+type switchQueue struct {
+	q    *queue.Queue
+	down *atomic.Bool
+}
+
+func (s switchQueue) Enqueue(ctx context.Context, payloads ...[]byte) ([]string, error) {
+	if s.down.Load() {
+		return nil, fmt.Errorf("%w: enqueue: dial tcp: connection refused", queue.ErrUnavailable)
+	}
+	return s.q.Enqueue(ctx, payloads...)
 }
 
 type testWriter struct{ t *testing.T }
