@@ -36,12 +36,26 @@ type Config struct {
 		PublicURL string `yaml:"public_url"`
 	} `yaml:"http"`
 	SMTP struct {
-		Addr   string `yaml:"addr"`
-		Domain string `yaml:"domain"`
+		Addr             string   `yaml:"addr"`
+		Domain           string   `yaml:"domain"`
+		MaxMessageBytes  int64    `yaml:"max_message_bytes"`
+		MaxRecipients    int      `yaml:"max_recipients"`
+		MaxConnections   int      `yaml:"max_connections"`
+		ReadTimeout      Duration `yaml:"read_timeout"`
+		WriteTimeout     Duration `yaml:"write_timeout"`
+		TokenTTL         Duration `yaml:"token_ttl"`
+		TLSCertFile      string   `yaml:"tls_cert_file"`
+		TLSKeyFile       string   `yaml:"tls_key_file"`
+		PreviousTokenKey string   `yaml:"previous_token_key" secret:"true"`
 	} `yaml:"smtp"`
 	MailOut struct {
-		Smarthost string `yaml:"smarthost"`
-		From      string `yaml:"from"`
+		Smarthost    string   `yaml:"smarthost"`
+		From         string   `yaml:"from"`
+		StartTLS     bool     `yaml:"starttls"`
+		Timeout      Duration `yaml:"timeout"`
+		DKIMKeyFile  string   `yaml:"dkim_key_file"`
+		DKIMSelector string   `yaml:"dkim_selector"`
+		DKIMDomain   string   `yaml:"dkim_domain"`
 	} `yaml:"mail_out"`
 	SMPP struct {
 		ShortCode string     `yaml:"short_code"`
@@ -118,6 +132,9 @@ func defaultConfig() Config {
 	c.SMTP.Domain = "reply.izin.test"
 	c.MailOut.Smarthost = "127.0.0.1:2526"
 	c.MailOut.From = "izin <noreply@izin.test>"
+	c.SMTP.MaxMessageBytes, c.SMTP.MaxRecipients, c.SMTP.MaxConnections = 1<<20, 10, 100
+	c.SMTP.ReadTimeout, c.SMTP.WriteTimeout, c.SMTP.TokenTTL = Duration{time.Minute}, Duration{time.Minute}, Duration{90 * 24 * time.Hour}
+	c.MailOut.Timeout = Duration{30 * time.Second}
 	c.SMPP.ShortCode = "3338"
 	c.Core.Workers = 4
 	c.Core.ReadCount = 500

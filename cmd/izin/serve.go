@@ -138,6 +138,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	for _, start := range []func(context.Context, *serveDeps) error{
 		startAPI,
 		startSMS,
+		startEmail,
 		startIVR,
 		startWeb,
 	} {
