@@ -16,6 +16,7 @@ import (
 	"net/mail"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-msgauth/dkim"
@@ -47,9 +48,28 @@ type Sender struct {
 	texts  core.Texts
 	log    *slog.Logger
 	now    func() time.Time
+
+	// down is the error of the last attempt when it could not reach the
+	// smarthost at all (nil once one gets through): /readyz reports it
+	// without probing a relay that may not exist in a test setup.
+	mu   sync.Mutex
+	down error
 }
 
 var _ core.Sender = (*Sender)(nil)
+
+// Ready reports whether the last attempt reached the smarthost.
+func (s *Sender) Ready(context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.down
+}
+
+func (s *Sender) setDown(err error) {
+	s.mu.Lock()
+	s.down = err
+	s.mu.Unlock()
+}
 
 // NewSender checks cfg and returns a sender.
 func NewSender(cfg SenderConfig, tokens *Tokens, texts core.Texts, log *slog.Logger) (*Sender, error) {
@@ -111,8 +131,11 @@ func (s *Sender) deliver(ctx context.Context, envFrom, to string, msg []byte) er
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", s.cfg.Smarthost)
 	if err != nil {
-		return fmt.Errorf("smarthost: %w", err)
+		err = fmt.Errorf("smarthost: %w", err)
+		s.setDown(err)
+		return err
 	}
+	s.setDown(nil)
 	if dl, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(dl)
 	}

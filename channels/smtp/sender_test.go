@@ -5,10 +5,14 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -189,8 +193,36 @@ func TestSenderErrors(t *testing.T) {
 	// A smarthost that is down is temporary.
 	down, _ := izsmtp.NewSender(izsmtp.SenderConfig{Smarthost: "127.0.0.1:1", From: "noreply@izin.test", Domain: domain},
 		izsmtp.NewTokens(tokenKey), core.Texts{Location: time.UTC}, testLogger(t))
+	if err := down.Ready(context.Background()); err != nil {
+		t.Errorf("ready before any attempt: %v", err)
+	}
 	if _, err := down.Send(context.Background(), confirmationFor(5)); err == nil || errors.As(err, &perm) {
 		t.Errorf("smarthost down: %v, want a temporary error", err)
+	}
+	if err := down.Ready(context.Background()); err == nil {
+		t.Error("ready after the smarthost could not be reached")
+	}
+	if err := s.Ready(context.Background()); err != nil {
+		t.Errorf("ready after reaching the smarthost: %v", err)
+	}
+}
+
+func TestLoadDKIMKey(t *testing.T) {
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "dkim.pem")
+	os.WriteFile(good, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	bad := filepath.Join(dir, "bad.pem")
+	os.WriteFile(bad, []byte("not a key"), 0o600)
+	if k, err := izsmtp.LoadDKIMKey(good); err != nil || k == nil {
+		t.Errorf("good key: %v", err)
+	}
+	if _, err := izsmtp.LoadDKIMKey(bad); err == nil {
+		t.Error("bad key accepted")
 	}
 }
 

@@ -178,6 +178,21 @@ func TestLimits(t *testing.T) {
 		}
 	})
 
+	t.Run("slow client in DATA is disconnected", func(t *testing.T) {
+		cv := dial(t, w.addr)
+		cv.cmd(250, "MAIL FROM:<"+recipient+">")
+		cv.cmd(250, "RCPT TO:<"+w.replyAddr()+">")
+		cv.cmd(354, "DATA")
+		cv.send("From: " + recipient) // and then nothing
+		cv.c.SetReadDeadline(time.Now().Add(60 * time.Second))
+		if b, err := io.ReadAll(cv.r); err != nil {
+			t.Fatalf("connection not closed by the server: %v (read %q)", err, b)
+		}
+		if n := len(w.queued()); n != 0 {
+			t.Errorf("an unfinished message queued %d commands", n)
+		}
+	})
+
 	t.Run("too many connections", func(t *testing.T) {
 		var held []net.Conn
 		for i := 0; i < 3; i++ {

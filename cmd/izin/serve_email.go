@@ -49,6 +49,7 @@ func startEmail(_ context.Context, d *serveDeps) error {
 		}
 		d.senders[consent.ConfirmEmail] = s
 		d.notifiers[consent.ConfirmEmail] = s
+		d.ready["smarthost"] = s.Ready
 	}
 
 	if !d.roles["intake"] {
