@@ -126,8 +126,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "missing or malformed CallSid", http.StatusBadRequest)
 		return
 	}
+	// A step once begun is finished even if Twilio hangs up meanwhile: an
+	// enqueue cut off half way would leave the caller's change in doubt.
+	// Every call the step makes is bounded by its own timeout.
+	ctx := context.WithoutCancel(r.Context())
 	if r.URL.Path == PathIncoming {
-		h.incoming(w, r.Context(), sid, r.PostForm.Get("From"))
+		h.incoming(w, ctx, sid, r.PostForm.Get("From"))
 		return
 	}
 	step, err := strconv.Atoi(r.URL.Query().Get("step"))
@@ -136,7 +140,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "missing or malformed step", http.StatusBadRequest)
 		return
 	}
-	h.gather(w, r.Context(), sid, step, r.PostForm.Get("Digits"))
+	h.gather(w, ctx, sid, step, r.PostForm.Get("Digits"))
 }
 
 func (h *Handler) incoming(w http.ResponseWriter, ctx context.Context, sid, from string) {

@@ -3,12 +3,15 @@ package twilio
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/izin/izin/consent"
 )
@@ -279,5 +282,30 @@ func TestWithheldNumbers(t *testing.T) {
 	keys, _ := b.rdb.Keys(context.Background(), b.prefix+"ivr:*").Result()
 	if len(keys) != 0 {
 		t.Errorf("state kept for withheld calls: %v", keys)
+	}
+}
+
+// TestStateStoreDown: with the Redis of call state unreachable, Twilio
+// still gets a 200 TwiML that tells the caller nothing changed and hangs
+// up (an HTTP error would make Twilio say "an application error has
+// occurred").
+func TestStateStoreDown(t *testing.T) {
+	b := newBundle(t, opts{})
+	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
+	defer down.Close()
+	h, err := New(Options{Machine: b.machine, Redis: down, PublicURL: publicURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.srv.Close()
+	b.srv = httptest.NewServer(h) // closed at cleanup
+	for _, u := range []string{publicURL + PathIncoming, publicURL + PathGather + "?step=0"} {
+		code, body := b.post(u, url.Values{"CallSid": {"CA30000000000000000000000000000001"}, "From": {caller}, "Digits": {"1"}}, "")
+		if code != 200 || !strings.Contains(body, "bir sorun yaşıyoruz") || !strings.Contains(body, "<Hangup/>") {
+			t.Errorf("%s: %d\n%s", u, code, body)
+		}
+	}
+	if len(b.queued()) != 0 {
+		t.Error("queued with the call state unreachable")
 	}
 }

@@ -61,17 +61,18 @@ func (f *fakeConsents) ByRecipient(context.Context, string) ([]consent.Consent, 
 // state, queue and one-time codes (keys of its own, removed at cleanup),
 // an in-test SMS sink.
 type bundle struct {
-	t      *testing.T
-	srv    *httptest.Server
-	rdb    *redis.Client
-	q      *queue.Queue
-	prefix string
-	token  string
-	cons   *fakeConsents
-	mu     sync.Mutex
-	sms    []string
-	logs   *strings.Builder
-	reg    *prometheus.Registry
+	t       *testing.T
+	srv     *httptest.Server
+	rdb     *redis.Client
+	q       *queue.Queue
+	prefix  string
+	token   string
+	cons    *fakeConsents
+	mu      sync.Mutex
+	sms     []string
+	logs    *strings.Builder
+	reg     *prometheus.Registry
+	machine *ivr.Machine
 }
 
 type opts struct {
@@ -118,6 +119,7 @@ func newBundle(t *testing.T, o opts) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
+	b.machine = m
 	h, err := New(Options{Machine: m, Redis: rdb, PublicURL: publicURL, AuthToken: o.token, KeyPrefix: prefix + "ivr:", Log: log, Registerer: b.reg})
 	if err != nil {
 		t.Fatal(err)

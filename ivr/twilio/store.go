@@ -30,7 +30,13 @@ var errNoCall = errors.New("twilio: no such call")
 
 func (c *calls) key(callSid string) string { return c.prefix + "call:{" + callSid + "}" }
 
+// opTimeout bounds each Redis call: Twilio waits about 15 seconds for a
+// whole answer.
+const opTimeout = 5 * time.Second
+
 func (c *calls) load(ctx context.Context, callSid string) (record, error) {
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
 	m, err := c.rdb.HGetAll(ctx, c.key(callSid)).Result()
 	if err != nil {
 		return record{}, fmt.Errorf("load call: %w", err)
@@ -68,6 +74,8 @@ func (c *calls) save(ctx context.Context, from int, r record) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
 	prev := "new"
 	if from >= 0 {
 		prev = strconv.Itoa(from)
