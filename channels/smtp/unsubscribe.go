@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"html/template"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -52,7 +53,6 @@ func (s *Server) ServeUnsubscribe(w http.ResponseWriter, r *http.Request, token 
 	msgID := "one-click:" + token + ":" + now.UTC().Format("2006-01-02")
 	cmds := commands(target{token: token, conf: conf}, consent.StatusRejected, msgID, "List-Unsubscribe=One-Click", clientIP(r), now)
 	for i := range cmds {
-		cmds[i].Evidence.Channel = "email"
 		cmds[i].Evidence.Extra = map[string]string{"via": "one-click"}
 	}
 	payload, err := consent.EncodeEnvelope(cmds...)
@@ -72,13 +72,10 @@ func (s *Server) ServeUnsubscribe(w http.ResponseWriter, r *http.Request, token 
 }
 
 func clientIP(r *http.Request) string {
-	host := r.RemoteAddr
-	for i := len(host) - 1; i >= 0; i-- {
-		if host[i] == ':' {
-			return host[:i]
-		}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
 	}
-	return host
+	return r.RemoteAddr
 }
 
 func (s *Server) brandNames(ctx context.Context, c consent.DueConfirmation) []string {
