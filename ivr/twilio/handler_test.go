@@ -144,7 +144,16 @@ func TestReplays(t *testing.T) {
 		t.Errorf("step 0 replayed:\n%s", got)
 	}
 	c.press("600101")
-	c.press("1")
+	confirmStep := c.action
+	typeMenu := c.press("1")
+	// The confirm webhook again ("1") now that the call is at the type
+	// menu, where "1" would refuse calls: the earlier answer, no change.
+	if got := c.do(confirmStep, url.Values{"CallSid": {c.sid}, "From": {caller}, "Digits": {"1"}}); got != typeMenu {
+		t.Errorf("confirm step replayed:\n%s", got)
+	}
+	if n := len(b.queued()); n != 0 {
+		t.Fatalf("a replayed webhook queued %d entries", n)
+	}
 	last := c.action
 	form := url.Values{"CallSid": {c.sid}, "From": {caller}, "Digits": {"3"}}
 	var wg sync.WaitGroup
