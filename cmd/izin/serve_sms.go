@@ -38,7 +38,14 @@ func startSMS(_ context.Context, d *serveDeps) error {
 		return h.HandleDeliver(ctx, bind, dsm)
 	})
 	sessions := make([]*esme.Session, 0, len(d.cfg.SMPP.Binds))
-	for _, b := range d.cfg.SMPP.Binds {
+	names := map[string]bool{}
+	for i, b := range d.cfg.SMPP.Binds {
+		// The name keys readiness, logs, evidence and the redelivery
+		// fingerprint: two binds must not share one.
+		if names[b.Name] {
+			return fmt.Errorf("smpp.binds[%d].name: %q is used by another bind", i, b.Name)
+		}
+		names[b.Name] = true
 		sessions = append(sessions, esme.NewSession(esme.BindConfig{
 			Name: b.Name, Addr: b.Addr, SystemID: b.SystemID, Password: b.Password, Mode: b.Mode,
 		}, handler, log))

@@ -151,3 +151,20 @@ func TestSMSEndToEnd(t *testing.T) {
 		t.Error(`no "smpp bound" in the logs`)
 	}
 }
+
+func TestSMSBindNamesUnique(t *testing.T) {
+	if testing.Short() {
+		t.Skip("process test")
+	}
+	dbURL, _ := pgtest.Schema(t)
+	env := newTestEnv(t, dbURL)
+	cfg := filepath.Join(t.TempDir(), "izin.yaml")
+	bind := "    - name: op1\n      addr: 127.0.0.1:1\n      system_id: izin\n      password: secret\n"
+	if err := os.WriteFile(cfg, []byte("smpp:\n  binds:\n"+bind+bind), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := env.cli("", nil, "serve", "--config", cfg)
+	if code != 1 || !strings.Contains(errOut, `smpp.binds[1].name: "op1" is used by another bind`) {
+		t.Errorf("serve with two binds named op1: exit %d: %s", code, tail(errOut, 5))
+	}
+}

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/izin/izin/channels/smpp/intake"
+	"github.com/izin/izin/channels/smpp/pdu"
 	"github.com/izin/izin/consent"
 	"github.com/izin/izin/consent/postgres"
 	"github.com/izin/izin/consent/postgres/pgtest"
@@ -89,5 +91,40 @@ func TestBrandCache(t *testing.T) {
 	now = now.Add(brandCacheTTL)
 	if bs, err := c.FindBrands(ctx, "ACME"); err != nil || len(bs) != 1 || bs[0].BrandCode != 600101 {
 		t.Errorf("after the TTL: %v, %v; want the new brand", bs, err)
+	}
+}
+
+// An outbox-only process takes receipts and leaves messages for an intake
+// node.
+func TestReceiptsOnly(t *testing.T) {
+	_, pool := pgtest.Schema(t)
+	store := postgres.New(pool, postgres.Options{})
+	h := receiptsOnly{receipts: smsReceipts{store: store, log: slog.New(slog.DiscardHandler)}, log: slog.New(slog.DiscardHandler)}
+	ctx := t.Context()
+	rc := &pdu.DeliverSM{ESMClass: pdu.ESMClassDeliveryReceipt,
+		ShortMessage: []byte("id:a1 sub:001 dlvrd:001 submit date:2612041200 done date:2612041201 stat:DELIVRD err:000 text:")}
+	mo := &pdu.DeliverSM{Source: pdu.Address{Addr: "905321234567"}, Dest: pdu.Address{Addr: "3338"}, ShortMessage: []byte("RET ACME")}
+	junk := &pdu.DeliverSM{ESMClass: pdu.ESMClassDeliveryReceipt, ShortMessage: []byte("nothing to read")}
+	for _, tc := range []struct {
+		name string
+		d    *pdu.DeliverSM
+		want pdu.Status
+	}{
+		{"receipt", rc, pdu.ESME_ROK},
+		{"message", mo, pdu.ESME_RX_T_APPN},
+		{"unreadable receipt", junk, pdu.ESME_ROK},
+	} {
+		if got := h.HandleDeliver(ctx, "op1", tc.d); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	var state string
+	if err := pool.QueryRow(ctx, `SELECT state FROM sms_receipts WHERE message_id = 'a1' AND bind = 'op1'`).Scan(&state); err != nil || state != "DELIVERED" {
+		t.Errorf("receipt kept as %q, %v; want DELIVERED", state, err)
+	}
+	var n int
+	pool.QueryRow(ctx, `SELECT count(*) FROM sms_messages`).Scan(&n)
+	if n != 0 {
+		t.Errorf("%d messages kept by an outbox-only process, want 0", n)
 	}
 }
