@@ -38,7 +38,12 @@ type Queue interface {
 // ServerConfig sets the server's domain and limits. Zero values take the
 // defaults shown.
 type ServerConfig struct {
-	Domain          string           // reply addresses are r+TOKEN@Domain
+	Domain string // reply addresses are r+TOKEN@Domain
+	// FromMailbox, when set, is the local part of mail_out.from when that
+	// address is of Domain: replies sent to it by clients that ignore
+	// Reply-To are accepted and traced to their confirmation through
+	// In-Reply-To/References (550 at end of data when they name none).
+	FromMailbox     string
 	MaxMessageBytes int64            // 1 MiB: a reply is a few lines (larger: 552)
 	MaxRecipients   int              // 10 per transaction (more: 452, RFC 5321 §4.5.3.1.8)
 	MaxConnections  int              // 100 at once (more: 421 and closed)

@@ -257,3 +257,36 @@ func TestRedisRestartMidData(t *testing.T) {
 		t.Fatalf("queued %+v, want the refusal once", q)
 	}
 }
+
+// TestTracedThroughInReplyTo: a client that ignored Reply-To answers the
+// From mailbox; the reply is traced through In-Reply-To to its
+// confirmation, and a message naming none is refused at end of data.
+func TestTracedThroughInReplyTo(t *testing.T) {
+	w := newWorld(t, izsmtp.ServerConfig{FromMailbox: "noreply"}, nil)
+	to := "noreply@" + domain
+	for _, tc := range []struct {
+		name, headers string
+		code          int
+	}{
+		{"no reference", "", 550},
+		{"forged reference", "In-Reply-To: <" + izsmtp.NewTokens([]byte("x")).Make(w.confID) + ".1@" + domain + ">\r\n", 550},
+		{"reference to our Message-ID", "In-Reply-To: <other@client>\r\nReferences: <other@client> <" + strings.ToUpper(w.token) + ".abc@" + domain + ">\r\n", 250},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cv := dial(t, w.addr)
+			cv.cmd(250, "MAIL FROM:<"+recipient+">")
+			cv.cmd(250, "RCPT TO:<"+to+">")
+			if code, text := cv.data(message(recipient, to, tc.name+"@client", tc.headers, "RET\r\n")); code != tc.code {
+				t.Errorf("DATA: %q, want %d", text, tc.code)
+			}
+		})
+	}
+	if q := w.queued(); len(q) != 1 || q[0].Status != consent.StatusRejected || q[0].Recipient != recipient {
+		t.Errorf("queued %+v, want the traced refusal", q)
+	}
+	// Without FromMailbox the mailbox is refused at RCPT.
+	w2 := newWorld(t, izsmtp.ServerConfig{}, nil)
+	cv := dial(t, w2.addr)
+	cv.cmd(250, "MAIL FROM:<"+recipient+">")
+	cv.cmd(550, "RCPT TO:<"+to+">")
+}

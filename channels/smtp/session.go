@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
@@ -29,6 +30,8 @@ var (
 		Message: "This reply address has expired; manage consents on the izin website"}
 	errTemporary = &gosmtp.SMTPError{Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 3, 0},
 		Message: "Temporary failure, please try again later"}
+	errNotTraced = &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1},
+		Message: "This mailbox takes only replies to izin confirmations; reply to the Reply-To address"}
 	errNoRcpt = &gosmtp.SMTPError{Code: 503, EnhancedCode: gosmtp.EnhancedCode{5, 5, 1},
 		Message: "No valid recipients"}
 )
@@ -44,6 +47,9 @@ type session struct {
 	peer    string
 	from    string
 	targets []target
+	// traced: the message is for the From mailbox (a client that ignored
+	// Reply-To); its confirmation is found from In-Reply-To/References.
+	traced bool
 }
 
 func (s *Server) newSession(c *gosmtp.Conn) (gosmtp.Session, error) {
@@ -54,7 +60,7 @@ func (s *Server) newSession(c *gosmtp.Conn) (gosmtp.Session, error) {
 	return &session{s: s, peer: peer}, nil
 }
 
-func (ss *session) Reset()        { ss.from, ss.targets = "", nil }
+func (ss *session) Reset()        { ss.from, ss.targets, ss.traced = "", nil, false }
 func (ss *session) Logout() error { return nil }
 
 func (ss *session) Mail(from string, _ *gosmtp.MailOptions) error {
@@ -71,10 +77,26 @@ func (ss *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 		s.total.WithLabelValues("relay_denied").Inc()
 		return errRelay
 	}
+	if tok == "" && s.cfg.FromMailbox != "" && strings.EqualFold(localPart(to), s.cfg.FromMailbox) {
+		ss.traced = true
+		return nil
+	}
+	if err := ss.addTarget(tok); err != nil {
+		if err == errNoSuchToken {
+			s.log.Info("smtp recipient refused", "reason", "bad token", "remote", ss.peer)
+		}
+		return err
+	}
+	return nil
+}
+
+// addTarget resolves a token to its confirmation and adds it to the
+// transaction; it answers the SMTP error to give when it cannot.
+func (ss *session) addTarget(tok string) error {
+	s := ss.s
 	id, err := s.tokens.Parse(tok)
 	if err != nil {
 		s.total.WithLabelValues("bad_token").Inc()
-		s.log.Info("smtp recipient refused", "reason", "bad token", "remote", ss.peer)
 		return errNoSuchToken
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -104,11 +126,34 @@ func (ss *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	return nil
 }
 
+// trace finds the confirmation a message answers from its In-Reply-To and
+// References: our Message-IDs are <TOKEN.random@domain>.
+func (ss *session) trace(ids []string) error {
+	for _, id := range ids {
+		left, dom, ok := strings.Cut(id, "@")
+		tok, _, _ := strings.Cut(left, ".")
+		if !ok || !strings.EqualFold(dom, ss.s.cfg.Domain) {
+			continue
+		}
+		if err := ss.addTarget(strings.ToLower(tok)); err == nil {
+			return nil
+		} else if err == errTemporary {
+			return err
+		}
+	}
+	return errNotTraced
+}
+
+func localPart(addr string) string {
+	l, _, _ := strings.Cut(strings.Trim(addr, "<> "), "@")
+	return l
+}
+
 // Data reads the reply and answers 250 only once its effect is durable:
 // the commands in the queue, or the message kept as evidence.
 func (ss *session) Data(r io.Reader) error {
 	s := ss.s
-	if len(ss.targets) == 0 {
+	if len(ss.targets) == 0 && !ss.traced {
 		return errNoRcpt
 	}
 	raw, err := io.ReadAll(r)
@@ -122,6 +167,14 @@ func (ss *session) Data(r io.Reader) error {
 	}
 	received := s.now()
 	rep, perr := reply.Extract(bytes.NewReader(raw))
+	if ss.traced {
+		if err := ss.trace(rep.InReplyTo); err != nil && len(ss.targets) == 0 {
+			if err == errNotTraced {
+				s.total.WithLabelValues("not_traced").Inc()
+			}
+			return err
+		}
+	}
 	msgID := rep.MessageID
 	if msgID == "" {
 		sum := sha256.Sum256(raw)

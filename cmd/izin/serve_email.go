@@ -58,6 +58,13 @@ func startEmail(_ context.Context, d *serveDeps) error {
 	scfg := izsmtp.ServerConfig{Domain: c.SMTP.Domain, MaxMessageBytes: c.SMTP.MaxMessageBytes, MaxRecipients: c.SMTP.MaxRecipients,
 		MaxConnections: c.SMTP.MaxConnections, ReadTimeout: c.SMTP.ReadTimeout.Duration, WriteTimeout: c.SMTP.WriteTimeout.Duration,
 		TokenTTL: c.SMTP.TokenTTL.Duration}
+	if a, err := mail.ParseAddress(c.MailOut.From); err == nil {
+		// Replies to a From address of our own domain (clients that ignore
+		// Reply-To) are traced through In-Reply-To.
+		if local, dom, _ := strings.Cut(a.Address, "@"); strings.EqualFold(dom, c.SMTP.Domain) {
+			scfg.FromMailbox = local
+		}
+	}
 	if c.SMTP.TLSCertFile != "" || c.SMTP.TLSKeyFile != "" {
 		cert, err := tls.LoadX509KeyPair(c.SMTP.TLSCertFile, c.SMTP.TLSKeyFile)
 		if err != nil {
