@@ -28,7 +28,7 @@ func startSMS(_ context.Context, d *serveDeps) error {
 		return nil
 	}
 	log := d.log.With("component", "sms")
-	receipts := smsReceipts{store: d.store, log: log}
+	receipts := newSMSReceipts(d.store, log)
 
 	// The sessions need their handler, the intake needs the sender over
 	// the sessions: the handler reaches the intake through h, set below
@@ -82,6 +82,7 @@ func startSMS(_ context.Context, d *serveDeps) error {
 		}
 		d.run("smpp:"+name, s.Run)
 	}
+	d.run("smpp-receipts", receipts.Run)
 	return nil
 }
 
@@ -222,36 +223,130 @@ func (c *brandCache) FindBrands(ctx context.Context, name string) ([]consent.Bra
 	return bs, nil
 }
 
-// smsReceipts records delivery receipts against confirmations.
+// smsReceipts records delivery receipts against confirmations. A receipt
+// that matches none may have raced the outbox's MarkSent (an SMSC can
+// answer submit_sm and send the receipt in the same millisecond); Run asks
+// again after receiptRetries, then logs it as matching nothing.
 type smsReceipts struct {
 	store *postgres.Store
 	log   *slog.Logger
+	now   func() time.Time
+
+	mu    sync.Mutex
+	later []lateReceipt
 }
 
-func (r smsReceipts) Receipt(ctx context.Context, bind string, rc pdu.Receipt) error {
+type lateReceipt struct {
+	id, bind string
+	attempt  int
+	due      time.Time
+}
+
+// receiptRetries are the waits before asking again for a receipt that
+// matched no confirmation; MarkSent commits within a moment of the send.
+var receiptRetries = []time.Duration{time.Second, 10 * time.Second}
+
+// maxLateReceipts bounds the memory of receipts waiting to be retried; an
+// SMSC sending receipts for ids izin never had must not grow it for ever.
+const maxLateReceipts = 100_000
+
+func newSMSReceipts(store *postgres.Store, log *slog.Logger) *smsReceipts {
+	return &smsReceipts{store: store, log: log, now: time.Now}
+}
+
+func (r *smsReceipts) Receipt(ctx context.Context, bind string, rc pdu.Receipt) error {
 	state := ""
 	if rc.State != 0 {
 		state = rc.State.String()
 	}
 	matched, err := r.store.RecordReceipt(ctx, postgres.SMSReceipt{
-		MessageID: rc.ID, Bind: bind, State: state, Stat: rc.Stat, Err: rc.Err, ReceivedAt: time.Now(),
+		MessageID: rc.ID, Bind: bind, State: state, Stat: rc.Stat, Err: rc.Err, ReceivedAt: r.now(),
 	})
 	if err != nil {
 		return fmt.Errorf("record receipt: %w", err)
 	}
-	if !matched {
-		// A reply's receipt, or one that came before the outbox recorded
-		// the message id (kept; applied when it does).
-		r.log.Info("sms receipt for no sent confirmation", "bind", bind, "message_id", rc.ID, "state", cmp.Or(state, rc.Stat))
+	if matched {
+		r.log.Debug("sms receipt", "bind", bind, "message_id", rc.ID, "state", cmp.Or(state, rc.Stat))
 		return nil
 	}
-	r.log.Debug("sms receipt", "bind", bind, "message_id", rc.ID, "state", cmp.Or(state, rc.Stat))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.later) >= maxLateReceipts {
+		r.log.Warn("sms receipt matches no confirmation; too many waiting to be retried", "bind", bind, "message_id", rc.ID)
+		return nil
+	}
+	r.later = append(r.later, lateReceipt{id: rc.ID, bind: bind, due: r.now().Add(receiptRetries[0])})
 	return nil
+}
+
+// Run retries the receipts that matched nothing until ctx ends.
+func (r *smsReceipts) Run(ctx context.Context) error {
+	t := time.NewTicker(receiptRetries[0] / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		r.retry(ctx)
+	}
+}
+
+// retry asks once more for every receipt that is due.
+func (r *smsReceipts) retry(ctx context.Context) {
+	now := r.now()
+	r.mu.Lock()
+	var due []lateReceipt
+	keep := r.later[:0]
+	for _, l := range r.later {
+		if now.Before(l.due) {
+			keep = append(keep, l)
+		} else {
+			due = append(due, l)
+		}
+	}
+	r.later = keep
+	r.mu.Unlock()
+	if len(due) == 0 {
+		return
+	}
+	ids := make([]string, len(due))
+	for i, l := range due {
+		ids[i] = l.id
+	}
+	applied, err := r.store.ApplyReceipts(ctx, ids)
+	if err != nil {
+		r.log.Warn("apply late sms receipts failed", "count", len(ids), "err", err)
+	}
+	done := map[string]bool{}
+	for _, id := range applied {
+		done[id] = true
+	}
+	var again []lateReceipt
+	for _, l := range due {
+		switch {
+		case done[l.id]:
+			r.log.Debug("sms receipt applied late", "bind", l.bind, "message_id", l.id)
+		case l.attempt+1 < len(receiptRetries):
+			l.attempt++
+			l.due = now.Add(receiptRetries[l.attempt])
+			again = append(again, l)
+		default:
+			// A reply's receipt (izin asks none for replies), another
+			// system's, or one for a confirmation sent elsewhere: kept in
+			// sms_receipts, changes nothing.
+			r.log.Info("sms receipt matches no confirmation", "bind", l.bind, "message_id", l.id)
+		}
+	}
+	r.mu.Lock()
+	r.later = append(r.later, again...)
+	r.mu.Unlock()
 }
 
 // receiptsOnly is the handler of an outbox-only process.
 type receiptsOnly struct {
-	receipts smsReceipts
+	receipts *smsReceipts
 	log      *slog.Logger
 }
 

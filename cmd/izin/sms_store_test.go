@@ -99,7 +99,7 @@ func TestBrandCache(t *testing.T) {
 func TestReceiptsOnly(t *testing.T) {
 	_, pool := pgtest.Schema(t)
 	store := postgres.New(pool, postgres.Options{})
-	h := receiptsOnly{receipts: smsReceipts{store: store, log: slog.New(slog.DiscardHandler)}, log: slog.New(slog.DiscardHandler)}
+	h := receiptsOnly{receipts: newSMSReceipts(store, slog.New(slog.DiscardHandler)), log: slog.New(slog.DiscardHandler)}
 	ctx := t.Context()
 	rc := &pdu.DeliverSM{ESMClass: pdu.ESMClassDeliveryReceipt,
 		ShortMessage: []byte("id:a1 sub:001 dlvrd:001 submit date:2612041200 done date:2612041201 stat:DELIVRD err:000 text:")}
@@ -126,5 +126,62 @@ func TestReceiptsOnly(t *testing.T) {
 	pool.QueryRow(ctx, `SELECT count(*) FROM sms_messages`).Scan(&n)
 	if n != 0 {
 		t.Errorf("%d messages kept by an outbox-only process, want 0", n)
+	}
+}
+
+// A receipt that raced MarkSent is applied by a retry; one for an id no
+// confirmation has is dropped after the last retry.
+func TestSMSReceiptsRetry(t *testing.T) {
+	_, pool := pgtest.Schema(t)
+	ctx := t.Context()
+	now := time.Now()
+	store := postgres.New(pool, postgres.Options{Now: func() time.Time { return now }})
+	r := newSMSReceipts(store, slog.New(slog.DiscardHandler))
+	r.now = func() time.Time { return now }
+
+	key := consent.Key{IYSCode: 600100, BrandCode: 600101, Recipient: "+905321234567", RecipientType: consent.Individual, Type: consent.TypeMessage}
+	if _, err := store.Apply(ctx, []consent.Command{{ID: "c1", Origin: consent.OriginRecipient, Key: key, Status: consent.StatusRejected,
+		Source: consent.SourceRegistrySMS, ConsentDate: now.Add(-time.Minute), ReceivedAt: now.Add(-time.Minute)}}); err != nil {
+		t.Fatal(err)
+	}
+	due, err := store.ClaimDue(ctx, 10, time.Minute)
+	if err != nil || len(due) != 1 {
+		t.Fatalf("ClaimDue = %d, %v", len(due), err)
+	}
+	for _, id := range []string{"m1", "nobody"} {
+		if err := r.Receipt(ctx, "op1", pdu.Receipt{ID: id, Stat: "DELIVRD", State: pdu.StateDelivered}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The race: MarkSent commits without seeing the receipt.
+	if _, err := pool.Exec(ctx, `ALTER TABLE confirmations DISABLE TRIGGER confirmations_early_receipt`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.MarkSent(ctx, due[0].ID, "m1"); err != nil {
+		t.Fatal(err)
+	}
+	state := func() string {
+		d, err := store.ConfirmationDelivery(ctx, due[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.State
+	}
+	r.retry(ctx) // nothing due yet
+	if s := state(); s != "" || len(r.later) != 2 {
+		t.Fatalf("before the first retry: state %q, %d waiting", s, len(r.later))
+	}
+	now = now.Add(receiptRetries[0])
+	r.retry(ctx)
+	if s := state(); s != "DELIVERED" {
+		t.Errorf("after the first retry: state %q, want DELIVERED", s)
+	}
+	if len(r.later) != 1 || r.later[0].id != "nobody" {
+		t.Fatalf("after the first retry: waiting %+v, want only the unknown id", r.later)
+	}
+	now = now.Add(receiptRetries[1])
+	r.retry(ctx)
+	if len(r.later) != 0 {
+		t.Errorf("after the last retry: %d still waiting", len(r.later))
 	}
 }

@@ -154,6 +154,34 @@ func (s *Store) RecordReceipt(ctx context.Context, r SMSReceipt) (matched bool, 
 	return tag.RowsAffected() > 0, wrap(tx.Commit(ctx))
 }
 
+// ApplyReceipts applies the kept receipts of these message ids to the
+// confirmations that have since recorded one of them as peer_ref and have
+// no delivery state yet, and returns the ids it applied. It closes a
+// race that neither RecordReceipt nor the trigger can: a receipt and the
+// outbox's MarkSent committing at the same moment, each not seeing the
+// other's uncommitted row. The caller asks again shortly after a receipt
+// matched nothing.
+func (s *Store) ApplyReceipts(ctx context.Context, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	clean := make([]string, len(ids))
+	for i, id := range ids {
+		clean[i] = pgText(id)
+	}
+	rows, err := s.pool.Query(ctx, `UPDATE confirmations c SET delivery_state = r.st,
+		delivered_at = CASE WHEN r.st = $2 THEN r.received_at END, delivery_error = nullif(r.err, '')
+		FROM (SELECT DISTINCT ON (message_id) message_id, coalesce(nullif(state, ''), stat) AS st, received_at, err
+			FROM sms_receipts WHERE message_id = ANY($1) ORDER BY message_id, received_at DESC) r
+		WHERE c.peer_ref = r.message_id AND c.delivery_state IS NULL
+		RETURNING c.peer_ref`, clean, Delivered)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	applied, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return applied, wrap(err)
+}
+
 // Delivery is what receipts said of one confirmation.
 type Delivery struct {
 	State       string // "" when no receipt came

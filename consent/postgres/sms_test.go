@@ -147,3 +147,43 @@ func TestRecordReceipt(t *testing.T) {
 		t.Errorf("%d receipt rows for one receipt sent twice, want 1", n)
 	}
 }
+
+// A receipt and MarkSent that commit at the same moment miss each other
+// (each UPDATE sees the other's row as it was); ApplyReceipts, asked
+// again afterwards, applies the receipt. The race is reproduced by
+// switching the trigger off between the two.
+func TestApplyReceipts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.apply(byRecipient("a", phoneKey(1), consent.StatusRejected, consent.SourceRegistrySMS, day(e.loc, 0)))
+	due, err := e.store.ClaimDue(e.ctx, 10, time.Minute)
+	if err != nil || len(due) != 1 {
+		t.Fatalf("ClaimDue = %d, %v", len(due), err)
+	}
+	at := e.clock.Now()
+	if ok, err := e.store.RecordReceipt(e.ctx, postgres.SMSReceipt{MessageID: "r1", Bind: "op1", State: "DELIVERED", Stat: "DELIVRD", ReceivedAt: at}); err != nil || ok {
+		t.Fatalf("RecordReceipt = %v, %v; want unmatched", ok, err)
+	}
+	e.exec(`ALTER TABLE confirmations DISABLE TRIGGER confirmations_early_receipt`)
+	if _, err := e.store.MarkSent(e.ctx, due[0].ID, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	e.exec(`ALTER TABLE confirmations ENABLE TRIGGER confirmations_early_receipt`)
+	if d, _ := e.store.ConfirmationDelivery(e.ctx, due[0].ID); d.State != "" {
+		t.Fatalf("race not reproduced: delivery %+v", d)
+	}
+	applied, err := e.store.ApplyReceipts(e.ctx, []string{"r1", "unknown"})
+	if err != nil || !slices.Equal(applied, []string{"r1"}) {
+		t.Fatalf("ApplyReceipts = %v, %v; want [r1]", applied, err)
+	}
+	if d, _ := e.store.ConfirmationDelivery(e.ctx, due[0].ID); d.State != "DELIVERED" || !d.DeliveredAt.Equal(at) {
+		t.Errorf("after ApplyReceipts: %+v", d)
+	}
+	// Applied once: a second call changes nothing.
+	if applied, err := e.store.ApplyReceipts(e.ctx, []string{"r1"}); err != nil || len(applied) != 0 {
+		t.Errorf("ApplyReceipts again = %v, %v; want none", applied, err)
+	}
+	if applied, err := e.store.ApplyReceipts(e.ctx, nil); err != nil || len(applied) != 0 {
+		t.Errorf("ApplyReceipts(nil) = %v, %v", applied, err)
+	}
+}
