@@ -126,6 +126,11 @@ const Delivered = "DELIVERED"
 func (s *Store) RecordReceipt(ctx context.Context, r SMSReceipt) (matched bool, err error) {
 	// Every field comes from the SMSC's wire (see SMSMessage.clean).
 	r.MessageID, r.Bind, r.State, r.Stat, r.Err = pgText(r.MessageID), pgText(r.Bind), pgText(r.State), pgText(r.Stat), pgText(r.Err)
+	// A receipt whose state is unknown is kept under its stat field, so
+	// that the trigger and ApplyReceipts read the same state as here.
+	if r.State == "" {
+		r.State = r.Stat
+	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return false, wrap(err)
@@ -142,9 +147,6 @@ func (s *Store) RecordReceipt(ctx context.Context, r SMSReceipt) (matched bool, 
 		delivered = &r.ReceivedAt
 	}
 	state := r.State
-	if state == "" {
-		state = r.Stat
-	}
 	tag, err := tx.Exec(ctx, `UPDATE confirmations SET delivery_state = $2,
 		delivered_at = coalesce($3, delivered_at), delivery_error = nullif($4, '')
 		WHERE peer_ref = $1`, r.MessageID, state, delivered, r.Err)

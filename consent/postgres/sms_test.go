@@ -125,6 +125,21 @@ func TestRecordReceipt(t *testing.T) {
 		t.Errorf("early receipt after MarkSent: %+v; want UNDELIVERABLE", d)
 	}
 
+	// A receipt without a known state arriving early is applied under its
+	// stat field, like one arriving late.
+	if _, err := e.store.MarkSent(e.ctx, due[2].ID, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	e.exec(`UPDATE confirmations SET peer_ref = NULL WHERE id = $1`, due[2].ID)
+	if ok, err := e.store.RecordReceipt(e.ctx, postgres.SMSReceipt{MessageID: "c1", Bind: "op1", Stat: "ODDSTAT", ReceivedAt: at}); err != nil || ok {
+		t.Fatalf("early stat-only RecordReceipt = %v, %v", ok, err)
+	}
+	e.exec(`UPDATE confirmations SET peer_ref = 'c1' WHERE id = $1`, due[2].ID)
+	if d := delivery(due[2].ID); d.State != "ODDSTAT" {
+		t.Errorf("early stat-only receipt: %+v; want ODDSTAT", d)
+	}
+	e.exec(`UPDATE confirmations SET peer_ref = NULL, delivery_state = NULL WHERE id = $1`, due[2].ID)
+
 	// A receipt for an id nobody sent changes no confirmation.
 	if ok, err := e.store.RecordReceipt(e.ctx, postgres.SMSReceipt{MessageID: "zz", Bind: "op1", State: "DELIVERED", ReceivedAt: at}); err != nil || ok {
 		t.Errorf("unknown RecordReceipt = %v, %v; want not matched, no error", ok, err)
