@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/izin/izin/consent"
@@ -56,9 +57,13 @@ type BrandNamer interface {
 // DispatcherOptions tune the dispatcher.
 type DispatcherOptions struct {
 	Poll        time.Duration // how often to look for due confirmations (default 250ms)
-	Batch       int           // confirmations claimed at once (default 100)
+	Batch       int           // confirmations claimed at once (default 200)
 	Lease       time.Duration // how long a claimed confirmation is ours (default 2m)
 	MaxAttempts int           // then it is marked failed (default 12, about a day of backoff)
+	// Concurrency is how many confirmations are in flight at once (default
+	// 32): one at a time, a sender's round trip (an SMSC's submit_sm_resp,
+	// a smarthost's 250) caps the outbox near 300/s.
+	Concurrency int
 }
 
 // Dispatcher sends the confirmations the outbox holds, within seconds of
@@ -73,6 +78,9 @@ type Dispatcher struct {
 	log     *slog.Logger
 	metrics *Metrics
 	now     func() time.Time
+
+	mu    sync.Mutex
+	names map[[2]int64]cachedName
 }
 
 // NewDispatcher returns a dispatcher with a sender per channel.
@@ -81,7 +89,7 @@ func NewDispatcher(o Outbox, b BrandNamer, senders map[consent.ConfirmChannel]Se
 		opt.Poll = 250 * time.Millisecond
 	}
 	if opt.Batch <= 0 {
-		opt.Batch = 100
+		opt.Batch = 200
 	}
 	if opt.Lease <= 0 {
 		opt.Lease = 2 * time.Minute
@@ -89,7 +97,10 @@ func NewDispatcher(o Outbox, b BrandNamer, senders map[consent.ConfirmChannel]Se
 	if opt.MaxAttempts <= 0 {
 		opt.MaxAttempts = 12
 	}
-	return &Dispatcher{outbox: o, brands: b, senders: senders, opt: opt, log: log, metrics: m, now: time.Now}
+	if opt.Concurrency <= 0 {
+		opt.Concurrency = 32
+	}
+	return &Dispatcher{outbox: o, brands: b, senders: senders, opt: opt, log: log, metrics: m, now: time.Now, names: map[[2]int64]cachedName{}}
 }
 
 // Run dispatches until ctx ends.
@@ -107,14 +118,54 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			continue
 		}
 		failures = 0
-		for _, c := range due {
-			d.dispatch(ctx, c)
-		}
+		d.dispatchAll(ctx, due)
 		if len(due) < d.opt.Batch {
 			sleep(ctx, d.opt.Poll)
 		}
 	}
 	return nil
+}
+
+// brandName is the brand's name for the message text, cached for a minute
+// (a busy outbox would otherwise ask the database once per change).
+func (d *Dispatcher) brandName(ctx context.Context, iys, brand int64) string {
+	key := [2]int64{iys, brand}
+	d.mu.Lock()
+	n, ok := d.names[key]
+	d.mu.Unlock()
+	if ok && d.now().Before(n.until) {
+		return n.name
+	}
+	name := fmt.Sprint(brand)
+	b, err := d.brands.Brand(ctx, iys, brand)
+	if err != nil {
+		return name // not cached: the next message tries again
+	}
+	d.mu.Lock()
+	d.names[key] = cachedName{b.Name, d.now().Add(time.Minute)}
+	d.mu.Unlock()
+	return b.Name
+}
+
+type cachedName struct {
+	name  string
+	until time.Time
+}
+
+// dispatchAll sends a claimed batch with at most Concurrency in flight and
+// returns when every one is marked.
+func (d *Dispatcher) dispatchAll(ctx context.Context, due []consent.DueConfirmation) {
+	sem := make(chan struct{}, d.opt.Concurrency)
+	var wg sync.WaitGroup
+	for _, c := range due {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			d.dispatch(ctx, c)
+		}()
+	}
+	wg.Wait()
 }
 
 func (d *Dispatcher) dispatch(ctx context.Context, due consent.DueConfirmation) {
@@ -126,11 +177,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, due consent.DueConfirmation) 
 	}
 	c := Confirmation{ID: due.ID, Group: due.Group, Channel: due.Channel, Recipient: due.Recipient, Deadline: due.Deadline}
 	for _, e := range due.Events {
-		name := fmt.Sprint(e.BrandCode)
-		if b, err := d.brands.Brand(ctx, e.IYSCode, e.BrandCode); err == nil {
-			name = b.Name
-		}
-		c.Changes = append(c.Changes, Change{Event: e, BrandName: name})
+		c.Changes = append(c.Changes, Change{Event: e, BrandName: d.brandName(ctx, e.IYSCode, e.BrandCode)})
 	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	ref, err := s.Send(sctx, c)

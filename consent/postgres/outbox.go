@@ -34,12 +34,24 @@ func (s *Store) ClaimDue(ctx context.Context, limit int, lease time.Duration) ([
 	if err != nil {
 		return nil, wrap(err)
 	}
+	if len(due) == 0 {
+		return due, nil
+	}
+	// The groups' events in one query, not one per confirmation.
+	groups := make([]string, len(due))
+	for i, d := range due {
+		groups[i] = d.Group
+	}
+	evs, err := s.events(ctx, `e.group_id = ANY($1) ORDER BY e.id`, groups)
+	if err != nil {
+		return nil, err
+	}
+	byGroup := make(map[string][]consent.Event, len(due))
+	for _, e := range evs {
+		byGroup[e.Group] = append(byGroup[e.Group], e)
+	}
 	for i := range due {
-		evs, err := s.GroupEvents(ctx, due[i].Group)
-		if err != nil {
-			return nil, err
-		}
-		due[i].Events = evs
+		due[i].Events = byGroup[due[i].Group]
 	}
 	return due, nil
 }
