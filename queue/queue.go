@@ -76,6 +76,7 @@ type Queue struct {
 	cfg     Config
 	log     *slog.Logger
 	scripts scripts
+	once    *onceBatch
 }
 
 // New returns a Queue over rdb. It does no I/O: call CheckDurability and
@@ -90,6 +91,7 @@ func New(rdb redis.UniversalClient, cfg Config, log *slog.Logger) *Queue {
 		cfg:     cfg,
 		log:     log.With("stream", cfg.Stream, "group", cfg.Group),
 		scripts: newScripts(),
+		once:    &onceBatch{script: redis.NewScript(onceLua)},
 	}
 }
 

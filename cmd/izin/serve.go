@@ -64,6 +64,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	log := e.logger(c)
+	startPprof(ctx, e.getenv("IZIN_PPROF_ADDR"), log)
 	loc, err := location(c)
 	if err != nil {
 		return err
