@@ -17,7 +17,11 @@
 //     (SET NX) while a node works on it and marked done when it is
 //     answered ROK; a redelivery that arrives while the first copy is
 //     still being worked on gets a temporary error, never a premature
-//     ROK, and a failure gives the claim back. Command IDs derive from the
+//     ROK, and a failure gives the claim back. A single-part message whose
+//     commands can be enqueued skips the claim when the Queue is a
+//     OnceQueue (*queue.Queue, on the same Redis as the dedupe keys): one
+//     script checks the key, appends the entry and marks it done, in a
+//     round trip shared with concurrent messages. Command IDs derive from the
 //     message fingerprint and the UTC day, so a redelivery that outlives
 //     the dedupe key is stopped by the core's idempotency ledger, while
 //     the same text sent again on another day is a new request.

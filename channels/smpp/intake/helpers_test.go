@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 
 	"github.com/izin/izin/channels/smpp/pdu"
 	"github.com/izin/izin/consent"
+	"github.com/izin/izin/queue"
 )
 
 var errDown = errors.New("down")
@@ -53,38 +55,59 @@ func testRedis(t *testing.T) (*redis.Client, string) {
 	return rdb, prefix
 }
 
-type fakeQueue struct {
-	mu      sync.Mutex
-	fail    bool
-	entries [][]byte
+// testQueue is the real queue on the test's own stream; setFail makes it
+// answer as a Redis that is down would.
+type testQueue struct {
+	q    *queue.Queue
+	rdb  *redis.Client
+	fail atomic.Bool
 }
 
-func (q *fakeQueue) Enqueue(_ context.Context, payloads ...[]byte) ([]string, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.fail {
+func newTestQueue(rdb *redis.Client, prefix string) *testQueue {
+	return &testQueue{q: queue.New(rdb, queue.Config{Stream: prefix + "commands"}, nil), rdb: rdb}
+}
+
+func (q *testQueue) Enqueue(ctx context.Context, payloads ...[]byte) ([]string, error) {
+	if q.fail.Load() {
 		return nil, errDown
 	}
-	q.entries = append(q.entries, payloads...)
-	return make([]string, len(payloads)), nil
+	return q.q.Enqueue(ctx, payloads...)
 }
 
-func (q *fakeQueue) setFail(f bool) { q.mu.Lock(); q.fail = f; q.mu.Unlock() }
+func (q *testQueue) EnqueueOnce(ctx context.Context, o queue.Once) (string, queue.OnceState, error) {
+	if q.fail.Load() {
+		return "", 0, errDown
+	}
+	return q.q.EnqueueOnce(ctx, o)
+}
 
-// envelopes decodes every entry.
-func (q *fakeQueue) envelopes(t *testing.T) [][]consent.Command {
+func (q *testQueue) setFail(f bool) { q.fail.Store(f) }
+
+// envelopes decodes every entry in the stream.
+func (q *testQueue) envelopes(t *testing.T) [][]consent.Command {
 	t.Helper()
-	q.mu.Lock()
-	defer q.mu.Unlock()
+	msgs, err := q.rdb.XRange(context.Background(), q.q.Config().Stream, "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out [][]consent.Command
-	for _, e := range q.entries {
-		cmds, err := consent.DecodeEnvelope(e)
+	for _, m := range msgs {
+		p, _ := m.Values["payload"].(string)
+		cmds, err := consent.DecodeEnvelope([]byte(p))
 		if err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, cmds)
 	}
 	return out
+}
+
+// plainQueue hides EnqueueOnce: the intake then claims, enqueues and
+// marks done in three steps, as with any Queue.
+type plainQueue struct{ q *testQueue }
+
+func (p plainQueue) Enqueue(ctx context.Context, payloads ...[]byte) ([]string, error) {
+	return p.q.Enqueue(ctx, payloads...)
 }
 
 type fakeBrands map[string][]consent.Brand
@@ -170,7 +193,8 @@ type env struct {
 	t        *testing.T
 	rdb      *redis.Client
 	prefix   string
-	queue    *fakeQueue
+	queue    *testQueue
+	plain    bool // the intake sees a Queue without EnqueueOnce
 	brands   fakeBrands
 	consents fakeConsents
 	replier  *fakeReplier
@@ -183,7 +207,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	rdb, prefix := testRedis(t)
 	return &env{
-		t: t, rdb: rdb, prefix: prefix, queue: &fakeQueue{}, brands: testBrands(),
+		t: t, rdb: rdb, prefix: prefix, queue: newTestQueue(rdb, prefix), brands: testBrands(),
 		consents: fakeConsents{}, replier: &fakeReplier{}, evidence: &fakeEvidence{},
 		receipts: &fakeReceipts{}, reg: prometheus.NewRegistry(),
 		now: time.Date(2026, 12, 4, 10, 30, 0, 0, time.UTC),
@@ -192,8 +216,12 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) node() *Intake {
 	e.t.Helper()
+	var q Queue = e.queue
+	if e.plain {
+		q = plainQueue{e.queue}
+	}
 	in, err := New(Config{ShortCode: "3338", KeyPrefix: e.prefix}, Deps{
-		Redis: e.rdb, Queue: e.queue, Brands: e.brands, Consents: e.consents,
+		Redis: e.rdb, Queue: q, Brands: e.brands, Consents: e.consents,
 		Replier: e.replier, Evidence: e.evidence, Receipts: e.receipts,
 		Logger:     slog.New(slog.NewTextHandler(e.t.Output(), nil)),
 		Registerer: e.reg, Now: func() time.Time { return e.now },

@@ -224,6 +224,11 @@ func (in *Intake) HandleDeliver(ctx context.Context, bind string, d *pdu.Deliver
 	}
 	m.Recipient = rcpt
 
+	if oq, ok := in.queue.(OnceQueue); ok {
+		if st, done := in.enqueueOnce(ctx, oq, d, m); done {
+			return st
+		}
+	}
 	token := newToken()
 	st, err := in.claim(ctx, m.ID, token)
 	switch {
@@ -356,6 +361,19 @@ func (in *Intake) resolve(ctx context.Context, tokens []string) (brands []consen
 }
 
 func (in *Intake) enqueue(ctx context.Context, m Message, p Parsed, brands []consent.Brand) pdu.Status {
+	payload, err := in.envelope(&m, p, brands)
+	if err != nil {
+		return in.retry(m, "encode_failed", err)
+	}
+	if _, err := in.queue.Enqueue(ctx, payload); err != nil {
+		return in.retry(m, "queue_unavailable", err)
+	}
+	return in.queued(ctx, m)
+}
+
+// envelope encodes a message's commands, one per brand and type, and
+// records their IDs in m.
+func (in *Intake) envelope(m *Message, p Parsed, brands []consent.Brand) ([]byte, error) {
 	status := consent.StatusRejected
 	if p.Kind == KindConsent {
 		status = consent.StatusApproved
@@ -378,13 +396,11 @@ func (in *Intake) enqueue(ctx context.Context, m Message, p Parsed, brands []con
 			m.CommandIDs = append(m.CommandIDs, c.ID)
 		}
 	}
-	payload, err := consent.EncodeEnvelope(cmds...)
-	if err != nil {
-		return in.retry(m, "encode_failed", err)
-	}
-	if _, err := in.queue.Enqueue(ctx, payload); err != nil {
-		return in.retry(m, "queue_unavailable", err)
-	}
+	return consent.EncodeEnvelope(cmds...)
+}
+
+// queued keeps the evidence of a message whose commands are in the queue.
+func (in *Intake) queued(ctx context.Context, m Message) pdu.Status {
 	m.Outcome = OutcomeQueued
 	// The commands carry the evidence to the core, which keeps it with the
 	// event forever; losing this copy is no reason to make the SMSC resend.
@@ -392,7 +408,7 @@ func (in *Intake) enqueue(ctx context.Context, m Message, p Parsed, brands []con
 		in.log.Warn("keep evidence failed", "outcome", m.Outcome, "err", err)
 	}
 	in.log.Info("sms commands queued", "recipient", consent.Mask(m.Recipient), "bind", m.Bind,
-		"commands", len(cmds), "message_id", m.ID)
+		"commands", len(m.CommandIDs), "message_id", m.ID)
 	in.count(OutcomeQueued)
 	return pdu.ESME_ROK
 }

@@ -428,21 +428,30 @@ func TestNewRequiresShortCodeAndDeps(t *testing.T) {
 var _ Brands = consent.Directory(nil)
 
 func TestRedisDownIsTemporary(t *testing.T) {
-	e := newEnv(t)
-	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
-	t.Cleanup(func() { down.Close() })
-	in, err := New(Config{ShortCode: "3338", KeyPrefix: e.prefix}, Deps{
-		Redis: down, Queue: e.queue, Brands: e.brands, Consents: e.consents,
-		Replier: e.replier, Evidence: e.evidence, Receipts: e.receipts,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	mustStatus(t, in.HandleDeliver(ctx, bind, mo("05321234567", "RET ACME")), pdu.ESME_RX_T_APPN)
-	mustStatus(t, in.HandleDeliver(ctx, bind, moPart("05321234567", 1, 2, 1, "RET AC")), pdu.ESME_RX_T_APPN)
-	if len(e.queue.envelopes(t)) != 0 || len(e.evidence.all()) != 0 {
-		t.Error("something was done without Redis")
+	for _, plain := range []bool{false, true} {
+		t.Run(fmt.Sprintf("plain=%v", plain), func(t *testing.T) {
+			e := newEnv(t)
+			down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
+			t.Cleanup(func() { down.Close() })
+			// One Redis holds the dedupe keys and the queue, as in izin serve.
+			var q Queue = newTestQueue(down, e.prefix)
+			if plain {
+				q = plainQueue{newTestQueue(down, e.prefix)}
+			}
+			in, err := New(Config{ShortCode: "3338", KeyPrefix: e.prefix}, Deps{
+				Redis: down, Queue: q, Brands: e.brands, Consents: e.consents,
+				Replier: e.replier, Evidence: e.evidence, Receipts: e.receipts,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			mustStatus(t, in.HandleDeliver(ctx, bind, mo("05321234567", "RET ACME")), pdu.ESME_RX_T_APPN)
+			mustStatus(t, in.HandleDeliver(ctx, bind, moPart("05321234567", 1, 2, 1, "RET AC")), pdu.ESME_RX_T_APPN)
+			if len(e.evidence.all()) != 0 {
+				t.Error("evidence kept without Redis")
+			}
+		})
 	}
 }
 

@@ -8,12 +8,16 @@ import (
 	"strconv"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/izin/izin/queue"
 )
 
 // Redis keys, all under Config.KeyPrefix:
 //
 //	<p>seen:<fingerprint>       one deliver_sm: "p:<token>" while a node
-//	                            works on it, "d" once answered ROK
+//	                            works on it, queue.DoneMark ("d") once
+//	                            answered ROK (set by the intake, or by
+//	                            queue.EnqueueOnce with the entry)
 //	<p>parts:{<id>}             hash of the parts of one long message:
 //	                            t<seq> text, f<seq> fingerprint of the part
 //	<p>claim:{<id>}             the node that assembles the message
@@ -28,7 +32,7 @@ import (
 // released).
 var claimScript = redis.NewScript(`
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
-if redis.call('GET', KEYS[1]) == 'd' then return 2 end
+if redis.call('GET', KEYS[1]) == ARGV[3] then return 2 end
 return 3
 `)
 
@@ -80,7 +84,7 @@ func newToken() string {
 func (in *Intake) seenKey(fp string) string { return in.cfg.KeyPrefix + "seen:" + fp }
 
 func (in *Intake) claim(ctx context.Context, fp, token string) (claimState, error) {
-	n, err := claimScript.Run(ctx, in.rdb, []string{in.seenKey(fp)}, token, int(in.cfg.ClaimTTL.Seconds())).Int()
+	n, err := claimScript.Run(ctx, in.rdb, []string{in.seenKey(fp)}, token, int(in.cfg.ClaimTTL.Seconds()), queue.DoneMark).Int()
 	if err != nil {
 		return 0, fmt.Errorf("claim deliver_sm: %w", err)
 	}
@@ -89,7 +93,7 @@ func (in *Intake) claim(ctx context.Context, fp, token string) (claimState, erro
 
 // done marks a deliver_sm answered, for the dedupe window.
 func (in *Intake) done(ctx context.Context, fp string) error {
-	if err := in.rdb.Set(ctx, in.seenKey(fp), "d", in.cfg.DedupeTTL).Err(); err != nil {
+	if err := in.rdb.Set(ctx, in.seenKey(fp), queue.DoneMark, in.cfg.DedupeTTL).Err(); err != nil {
 		return fmt.Errorf("mark deliver_sm done: %w", err)
 	}
 	return nil
