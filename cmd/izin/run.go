@@ -37,8 +37,11 @@ Usage:
   izin bench core [--n N] ...       measure queue → core → Postgres throughput
   izin bench sms [--rate R] [--duration D] [--addr A]
                                     drive SMS through a running izin serve at a fixed rate
+  izin bench all [--rates R,R,...] [--step D] [--out DIR]
+                                    drive every channel of a running izin serve at once, per rate step
   izin smsc [--addr A] [--account ID:PW]... [--inject-from N --inject-text T] [--record F] ...
                                     run the SMSC simulator (--help for every flag)
+  izin chaos [--duration 5m] [--out docs/chaos]   fault run: own Redis and PostgreSQL, kills and restarts, invariants checked (root)
   izin version
 
 The configuration file is optional (also IZIN_CONFIG); every key can be set
@@ -77,9 +80,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, environ
 		err = cmdConfig(e, rest)
 	case "smsc":
 		err = cmdSMSC(ctx, e, rest)
+	case "chaos":
+		err = cmdChaos(ctx, e, rest)
 	case "bench":
 		err = sub(rest, map[string]func([]string) error{"core": func(a []string) error { return cmdBenchCore(ctx, e, a) },
-			"sms": func(a []string) error { return cmdBenchSMS(ctx, e, a) }})
+			"sms": func(a []string) error { return cmdBenchSMS(ctx, e, a) },
+			"all": func(a []string) error { return cmdBenchAll(ctx, e, a) }})
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "izin", version)
 	case "help", "-h", "--help":
