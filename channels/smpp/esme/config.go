@@ -28,6 +28,11 @@ type BindConfig struct {
 	EnquireLink time.Duration // keep-alive interval, default 30s
 	DeadAfter   time.Duration // no PDU for this long: the link is dead; default 3×EnquireLink
 	Window      int           // outstanding submit_sm, default 10
+	// MaxDeliver bounds the deliver_sm (and data_sm) handled at once on
+	// one connection, default 1024. An SMSC keeps to its own window, far
+	// below; one that does not gets ESME_RX_T_APPN beyond it and delivers
+	// again later, instead of one goroutine per PDU without end.
+	MaxDeliver  int
 	RespTimeout time.Duration // wait for a response, default 10s
 
 	ReconnectMin time.Duration // first reconnect delay, default 1s
@@ -49,6 +54,9 @@ func (c BindConfig) withDefaults() BindConfig {
 	}
 	if c.Window <= 0 {
 		c.Window = 10
+	}
+	if c.MaxDeliver <= 0 {
+		c.MaxDeliver = 1024
 	}
 	if c.RespTimeout <= 0 {
 		c.RespTimeout = 10 * time.Second

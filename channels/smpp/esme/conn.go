@@ -54,8 +54,9 @@ type conn struct {
 	ctx    context.Context // handlers' context: ends with the connection
 	cancel context.CancelFunc
 
-	window chan struct{} // one token per outstanding submit_sm
-	wmu    sync.Mutex
+	window     chan struct{} // one token per outstanding submit_sm
+	delivering atomic.Int32  // deliver_sm handlers running
+	wmu        sync.Mutex
 
 	mu      sync.Mutex
 	pending map[uint32]chan pdu.PDU
@@ -321,11 +322,21 @@ func (c *conn) dispatch(p pdu.PDU) {
 }
 
 // deliver runs the Handler in its own goroutine and sends exactly one
-// response with the status it returns.
+// response with the status it returns. Beyond MaxDeliver handlers at once
+// it answers ESME_RX_T_APPN at once, and the SMSC delivers again later:
+// blocking the read loop instead would also hold back the submit_sm_resp
+// that handlers sending replies wait for.
 func (c *conn) deliver(d *pdu.DeliverSM, seq uint32, resp func(pdu.Status) pdu.PDU) {
+	if c.delivering.Add(1) > int32(c.cfg.MaxDeliver) {
+		c.delivering.Add(-1)
+		c.log.Warn("smpp deliver refused: too many in flight", "sequence", seq, "max_deliver", c.cfg.MaxDeliver)
+		c.send(resp(pdu.ESME_RX_T_APPN))
+		return
+	}
 	c.begin()
 	go func() {
 		defer c.end()
+		defer c.delivering.Add(-1)
 		st := c.callHandler(d)
 		if err := c.send(resp(st)); err != nil {
 			// The SMSC never saw a response, so it redelivers.
