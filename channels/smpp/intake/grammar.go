@@ -3,6 +3,7 @@ package intake
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 
@@ -130,7 +131,9 @@ func orderTypes(ts []consent.Type) []consent.Type {
 }
 
 func normalize(text string) string {
-	text = norm.NFC.String(text)
+	if !isASCII(text) { // ASCII is NFC already; the check was 5% of intake CPU
+		text = norm.NFC.String(text)
+	}
 	text = strings.Map(func(r rune) rune {
 		switch {
 		case unicode.Is(unicode.Mn, r):
@@ -141,4 +144,13 @@ func normalize(text string) string {
 		return r
 	}, text)
 	return consent.FoldKeyword(text)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
