@@ -36,3 +36,11 @@ fuzz:
 
 fuzz-short:
 	scripts/fuzz.sh 5s
+
+# The fault run (issue 7), about 7 minutes: its own Redis (AOF) and
+# PostgreSQL cluster on free ports, izin processes by role killed and
+# restarted under SMS and API load; writes docs/chaos/REPORT.md and fails
+# on any violated invariant. Needs root (PostgreSQL runs as postgres).
+.PHONY: chaos
+chaos: build
+	$(BIN) chaos --duration 5m --out docs/chaos
