@@ -195,9 +195,10 @@ type laterEvidence struct {
 	log   *slog.Logger
 	limit int // rows waiting; beyond it Keep waits for the commit (backpressure)
 
-	mu   sync.Mutex
-	buf  []intake.Message
-	wake chan struct{}
+	mu      sync.Mutex
+	buf     []intake.Message
+	stopped bool // Run is draining or done: Keep writes at once
+	wake    chan struct{}
 }
 
 func newLaterEvidence(now *smsEvidence, log *slog.Logger) *laterEvidence {
@@ -209,7 +210,7 @@ func (l *laterEvidence) Keep(ctx context.Context, m intake.Message) error {
 		return l.now.Keep(ctx, m)
 	}
 	l.mu.Lock()
-	if len(l.buf) >= l.limit {
+	if len(l.buf) >= l.limit || l.stopped {
 		l.mu.Unlock()
 		return l.now.Keep(ctx, m)
 	}
@@ -227,6 +228,11 @@ func (l *laterEvidence) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			// Handlers still finishing (sessions drain at the same
+			// time) write their own from now on.
+			l.mu.Lock()
+			l.stopped = true
+			l.mu.Unlock()
 			l.flush(context.WithoutCancel(ctx))
 			return nil
 		case <-l.wake:

@@ -70,7 +70,13 @@ func TestSMSEvidenceLater(t *testing.T) {
 		t.Error("evidence waiting at shutdown was not written")
 	}
 
+	// After Run, Keep writes at once: nothing is left in memory.
+	if err := l.Keep(ctx, msg("q6", intake.OutcomeQueued)); err != nil || !exists("q6") {
+		t.Errorf("after Run returned: Keep %v, row exists %v; want it committed", err, exists("q6"))
+	}
+
 	// Full: Keep waits for its own commit.
+	l = newLaterEvidence(newSMSEvidence(store), slog.New(slog.DiscardHandler))
 	l.limit = 0
 	if err := l.Keep(ctx, msg("q5", intake.OutcomeQueued)); err != nil || !exists("q5") {
 		t.Errorf("with the buffer full: Keep %v, row exists %v; want it committed", err, exists("q5"))
