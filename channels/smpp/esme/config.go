@@ -29,9 +29,10 @@ type BindConfig struct {
 	DeadAfter   time.Duration // no PDU for this long: the link is dead; default 3×EnquireLink
 	Window      int           // outstanding submit_sm, default 10
 	// MaxDeliver bounds the deliver_sm (and data_sm) handled at once on
-	// one connection, default 1024. An SMSC keeps to its own window, far
+	// one connection, default 4096. An SMSC keeps to its own window, far
 	// below; one that does not gets ESME_RX_T_APPN beyond it and delivers
-	// again later, instead of one goroutine per PDU without end.
+	// again later, instead of one goroutine per PDU without end (at
+	// 3,000 msg/s on a loaded host that reached 660 MB).
 	MaxDeliver  int
 	RespTimeout time.Duration // wait for a response, default 10s
 
@@ -56,7 +57,7 @@ func (c BindConfig) withDefaults() BindConfig {
 		c.Window = 10
 	}
 	if c.MaxDeliver <= 0 {
-		c.MaxDeliver = 1024
+		c.MaxDeliver = 4096
 	}
 	if c.RespTimeout <= 0 {
 		c.RespTimeout = 10 * time.Second

@@ -56,6 +56,7 @@ type conn struct {
 
 	window     chan struct{} // one token per outstanding submit_sm
 	delivering atomic.Int32  // deliver_sm handlers running
+	refusing   atomic.Bool   // the last deliver_sm was refused for MaxDeliver
 	wmu        sync.Mutex
 
 	mu      sync.Mutex
@@ -329,10 +330,13 @@ func (c *conn) dispatch(p pdu.PDU) {
 func (c *conn) deliver(d *pdu.DeliverSM, seq uint32, resp func(pdu.Status) pdu.PDU) {
 	if c.delivering.Add(1) > int32(c.cfg.MaxDeliver) {
 		c.delivering.Add(-1)
-		c.log.Warn("smpp deliver refused: too many in flight", "sequence", seq, "max_deliver", c.cfg.MaxDeliver)
+		if c.refusing.CompareAndSwap(false, true) { // once per burst, not once per PDU
+			c.log.Warn("smpp deliver refused: too many in flight", "sequence", seq, "max_deliver", c.cfg.MaxDeliver)
+		}
 		c.send(resp(pdu.ESME_RX_T_APPN))
 		return
 	}
+	c.refusing.Store(false)
 	c.begin()
 	go func() {
 		defer c.end()
