@@ -107,6 +107,7 @@ func NewDispatcher(o Outbox, b BrandNamer, senders map[consent.ConfirmChannel]Se
 func (d *Dispatcher) Run(ctx context.Context) error {
 	failures := 0
 	for ctx.Err() == nil {
+		claimed := d.now()
 		due, err := d.outbox.ClaimDue(ctx, d.opt.Batch, d.opt.Lease)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -118,7 +119,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			continue
 		}
 		failures = 0
-		d.dispatchAll(ctx, due)
+		d.dispatchAll(ctx, due, claimed.Add(d.opt.Lease/2))
 		if len(due) < d.opt.Batch {
 			sleep(ctx, d.opt.Poll)
 		}
@@ -153,8 +154,9 @@ type cachedName struct {
 }
 
 // dispatchAll sends a claimed batch with at most Concurrency in flight and
-// returns when every one is marked.
-func (d *Dispatcher) dispatchAll(ctx context.Context, due []consent.DueConfirmation) {
+// returns when every one is marked; markBy is how long a send may keep
+// trying to record itself (see markSent).
+func (d *Dispatcher) dispatchAll(ctx context.Context, due []consent.DueConfirmation, markBy time.Time) {
 	sem := make(chan struct{}, d.opt.Concurrency)
 	var wg sync.WaitGroup
 	for _, c := range due {
@@ -162,13 +164,13 @@ func (d *Dispatcher) dispatchAll(ctx context.Context, due []consent.DueConfirmat
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			d.dispatch(ctx, c)
+			d.dispatch(ctx, c, markBy)
 		}()
 	}
 	wg.Wait()
 }
 
-func (d *Dispatcher) dispatch(ctx context.Context, due consent.DueConfirmation) {
+func (d *Dispatcher) dispatch(ctx context.Context, due consent.DueConfirmation, markBy time.Time) {
 	ch := string(due.Channel)
 	s, ok := d.senders[due.Channel]
 	if !ok {
@@ -195,7 +197,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, due consent.DueConfirmation) 
 		d.retry(ctx, due, err)
 		return
 	}
-	late, err := d.outbox.MarkSent(ctx, due.ID, ref)
+	late, err := d.markSent(ctx, due.ID, ref, markBy)
 	if err != nil {
 		// Sent but not marked: the lease expires and it is sent again.
 		// At-least-once is the right side to err on for a legal notice.
@@ -208,6 +210,22 @@ func (d *Dispatcher) dispatch(ctx context.Context, due consent.DueConfirmation) 
 	}
 	d.metrics.Confirmations.WithLabelValues(ch, outcome).Inc()
 	d.log.Info("confirmation sent", "id", due.ID, "channel", ch, "recipient", consent.Mask(due.Recipient), "late", late)
+}
+
+// markSent records a send, trying again while the store is unreachable
+// until markBy (half the claim's lease): a PostgreSQL restart takes
+// seconds, and an unmarked send goes out a second time once the lease
+// expires (the fault run saw 50 such double notices in 5 minutes with
+// one try).
+func (d *Dispatcher) markSent(ctx context.Context, id int64, ref string, markBy time.Time) (bool, error) {
+	for attempt := 1; ; attempt++ {
+		late, err := d.outbox.MarkSent(ctx, id, ref)
+		wait := backoff(attempt)
+		if err == nil || ctx.Err() != nil || d.now().Add(wait).After(markBy) {
+			return late, err
+		}
+		sleep(ctx, wait)
+	}
 }
 
 func (d *Dispatcher) retry(ctx context.Context, due consent.DueConfirmation, err error) {
