@@ -7,6 +7,12 @@
 // delivery is at-least-once (a worker that dies after applying but before Ack
 // gets its batch delivered again).
 //
+// EnqueueOnce is Enqueue guarded by a caller's dedupe key: one script
+// checks the key, appends the entry and marks the key done, so that a
+// peer's redelivery enqueues nothing twice; concurrent calls share one
+// pipelined round trip (group commit), each returning once its own entry
+// is in Redis.
+//
 // Redis 7.0 or later is required (XINFO GROUPS lag, "#!lua" script flags,
 // XPENDING IDLE and exclusive ranges).
 //
@@ -45,4 +51,5 @@
 // script, which Redis Cluster allows only within one hash slot: on a
 // cluster, name them with a common hash tag, e.g. Stream
 // "{izin}:commands" (DeadStream then defaults to "{izin}:commands:dead").
+// EnqueueOnce's key must carry the same hash tag.
 package queue
