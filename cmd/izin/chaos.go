@@ -65,7 +65,7 @@ func cmdChaos(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("chaos", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.DurationVar(&o.duration, "duration", 5*time.Minute, "how long to drive load and inject faults")
-	fs.DurationVar(&o.faultEvery, "fault-every", 20*time.Second, "one fault this often, kinds in turn")
+	fs.DurationVar(&o.faultEvery, "fault-every", 15*time.Second, "one fault this often, kinds in turn")
 	fs.DurationVar(&o.outage, "outage", 2*time.Second, "how long a killed part stays down before it is started again")
 	fs.StringVar(&o.out, "out", "docs/chaos", "directory of REPORT.md")
 	fs.Float64Var(&o.rate, "rate", 200, "MO SMS offered per second")
