@@ -37,6 +37,21 @@ fuzz:
 fuzz-short:
 	scripts/fuzz.sh 5s
 
+# Every channel at once against izin serve at a few offered rates, with
+# pgbench and redis-benchmark for comparison: docs/bench/all.md and
+# docs/bench/all-latency.svg. Starts its own izin serve (docs/bench/
+# loadall.yaml: database izin_loadall, ports of its own) and stops it.
+BENCH_CONFIG ?= docs/bench/loadall.yaml
+BENCH_RATES  ?= 250,500,1000,2000
+.PHONY: bench
+bench: build
+	$(BIN) migrate --config $(BENCH_CONFIG)
+	-IZIN_PROVIDER_PASSWORD=s3cret-pass $(BIN) provider add --config $(BENCH_CONFIG) --iys-code 600100 --name ACME --username acme
+	-$(BIN) brand add --config $(BENCH_CONFIG) --iys-code 600100 --brand-code 600101 --name ACME --short-name ACME
+	$(BIN) serve --config $(BENCH_CONFIG) > $${TMPDIR:-/tmp}/izin-bench-serve.log 2>&1 & pid=$$!; \
+	trap 'kill $$pid; wait $$pid' EXIT; \
+	$(BIN) bench all --config $(BENCH_CONFIG) --rates $(BENCH_RATES) --step 20s --out docs/bench
+
 # The fault run (issue 7), about 7 minutes: its own Redis (AOF) and
 # PostgreSQL cluster on free ports, izin processes by role killed and
 # restarted under SMS and API load; writes docs/chaos/REPORT.md and fails

@@ -194,7 +194,7 @@ func (l *loadRun) step(ctx context.Context, pool *pgxpool.Pool, rate float64, mi
 	reqs.Wait()
 	deadline := time.Now().Add(drain)
 	for ctx.Err() == nil && time.Now().Before(deadline) {
-		if acked, seen := t.pending(); seen >= acked {
+		if t.uncommitted() == 0 {
 			break
 		}
 		sleepCtx(ctx, 50*time.Millisecond)

@@ -87,7 +87,7 @@ func (l *loadRun) sms(ctx context.Context, t *loadTracker) {
 	if err == nil && st != pdu.ESME_ROK {
 		err = fmt.Errorf("deliver_sm_resp status 0x%08x", uint32(st))
 	}
-	t.done(chSMS, 1, time.Since(t0), err)
+	t.done(chSMS, i, 1, time.Since(t0), err)
 }
 
 var gatherActionRE = regexp.MustCompile(`<Gather [^>]*action="([^"]+)"`)
@@ -108,7 +108,7 @@ func (l *loadRun) call(ctx context.Context, t *loadTracker) {
 		}
 		m := gatherActionRE.FindStringSubmatch(body)
 		if m == nil {
-			err = fmt.Errorf("no <Gather> after %d steps: %.80q", k, body)
+			err = fmt.Errorf("no <Gather> after %d steps: %s", k, said(body))
 			break
 		}
 		form := url.Values{"CallSid": {sid}, "From": {from}, "To": {"+908502000000"}, "Digits": {digits}}
@@ -119,10 +119,22 @@ func (l *loadRun) call(ctx context.Context, t *loadTracker) {
 		body, err = l.webhook(ctx, html.UnescapeString(m[1]), form)
 		took = time.Since(t0)
 	}
-	if err == nil && (!strings.Contains(body, "<Hangup/>") || gatherActionRE.MatchString(body)) {
-		err = fmt.Errorf("the call did not end: %.80q", body)
+	// Only "… ret kaydedildi." acknowledges; a hang-up saying nothing was
+	// changed (queue down, trouble) is the IVR's temporary error.
+	if err == nil && (!strings.Contains(body, "kaydedildi") || !strings.Contains(body, "<Hangup/>") || gatherActionRE.MatchString(body)) {
+		err = fmt.Errorf("the call did not end with the refusal recorded: %s", said(body))
 	}
-	t.done(chIVR, 1, took, err)
+	t.done(chIVR, i, 1, took, err)
+}
+
+var sayRE = regexp.MustCompile(`<Say[^>]*>([^<]*)`)
+
+// said is what a TwiML answer says first, for an error message.
+func said(twiml string) string {
+	if m := sayRE.FindStringSubmatch(twiml); m != nil {
+		return fmt.Sprintf("%q", html.UnescapeString(m[1]))
+	}
+	return fmt.Sprintf("%.80q", twiml)
 }
 
 // webhook posts form to u (a public URL) at izin serve, signed as Twilio
@@ -164,13 +176,12 @@ func (l *loadRun) reply(t *loadTracker) {
 	}
 	l.mu.Unlock()
 	if tok.from == "" {
-		t.add(chEmail)
-		t.done(chEmail, 1, 0, errNoToken)
+		t.done(chEmail, t.add(chEmail), 0, 0, errNoToken)
 		return
 	}
 	i := t.add(chEmail, tok.from)
 	took, err := l.sendReply(tok, func(at time.Time) { t.sending(i, 1, at) })
-	t.done(chEmail, 1, took, err)
+	t.done(chEmail, i, 1, took, err)
 }
 
 func (l *loadRun) sendReply(tok replyToken, sending func(time.Time)) (time.Duration, error) {
@@ -215,13 +226,13 @@ func (l *loadRun) batch(ctx context.Context, t *loadTracker) {
 	i := t.add(chBatch, recips...)
 	body, err := l.batchBody(recips, "MESAJ")
 	if err != nil {
-		t.done(chBatch, len(recips), 0, err)
+		t.done(chBatch, i, len(recips), 0, err)
 		return
 	}
 	t0 := time.Now()
 	t.sending(i, len(recips), t0)
 	err = l.upload(ctx, body)
-	t.done(chBatch, len(recips), time.Since(t0), err)
+	t.done(chBatch, i, len(recips), time.Since(t0), err)
 }
 
 func (l *loadRun) batchBody(recips []string, typ string) ([]byte, error) {

@@ -41,8 +41,8 @@ func fmtP(p [3]time.Duration) string {
 func printStep(e env, r stepResult) {
 	fmt.Fprintf(e.stdout, "offered %.0f consent changes/s for %s (load average %s):\n", r.rate, r.dur, r.load1)
 	line := func(name, ack string, c chanResult) {
-		fmt.Fprintf(e.stdout, "  %-5s offered %7.1f/s acked %7.1f/s committed %7.1f/s  %s p50/p99/p99.9 %s  commit %s  (%d sent, %d committed, %d late, %d errors)\n",
-			name, c.offered, c.acked, c.committed, ack, fmtP(c.ack), fmtP(c.commit), c.units, c.commits, c.late, c.errors)
+		fmt.Fprintf(e.stdout, "  %-5s offered %7.1f/s acked %7.1f/s committed %7.1f/s  %s p50/p99/p99.9 %s  commit %s  (%d sent, %d committed, %d late, %d errors, %d acked but not seen committed)\n",
+			name, c.offered, c.acked, c.committed, ack, fmtP(c.ack), fmtP(c.commit), c.units, c.commits, c.late, c.errors, c.missing)
 		if c.firstErr != "" {
 			fmt.Fprintf(e.stdout, "        first error: %s\n", c.firstErr)
 		}
@@ -112,16 +112,18 @@ func (a allReport) markdown() []byte {
 		"(a provider batch carries %d). Acknowledgement: sms deliver_sm_resp, ivr the final TwiML of a 5-webhook call, "+
 		"email the SMTP 250 after DATA, batch the HTTP 200. Commit: from the acknowledged request's sending to its event "+
 		"seen in PostgreSQL (polled every %s, so late by up to one poll plus one query). Latencies p50 / p99 / p99.9. "+
+		"\"acked, not committed\" counts acknowledged changes not seen in PostgreSQL by the end of the step's drain; "+
+		"errors are failed or timed-out acknowledgements (such a change may still commit). "+
 		"Rates are consent changes per second; \"late\" requests left more than %s after their slot (sent anyway). "+
 		"The machine is shared: the load average (1, 5, 15 min) at each step's end says how shared.\n\n",
 		a.Step, strings.Join(mix, ", "), a.BatchSize, a.Poll, lateAfter)
 	fmt.Fprintf(&b, "![latency against offered rate](%s)\n\n", allPlotFile)
-	b.WriteString("| offered/s | channel | offered/s | acked/s | committed/s | ack p50 / p99 / p99.9 | commit p50 / p99 / p99.9 | sent | late | errors | load average |\n")
-	b.WriteString("|---:|---|---:|---:|---:|---|---|---:|---:|---:|---|\n")
+	b.WriteString("| step | channel | offered/s | acked/s | committed/s | ack p50 / p99 / p99.9 | commit p50 / p99 / p99.9 | sent | late | errors | acked, not committed | load average |\n")
+	b.WriteString("|---:|---|---:|---:|---:|---|---|---:|---:|---:|---:|---|\n")
 	for _, s := range a.Steps {
 		row := func(name string, c chanResult) {
-			fmt.Fprintf(&b, "| %.0f | %s | %.1f | %.1f | %.1f | %s | %s | %d | %d | %d | %s |\n",
-				s.rate, name, c.offered, c.acked, c.committed, fmtP(c.ack), fmtP(c.commit), c.units, c.late, c.errors, s.load1)
+			fmt.Fprintf(&b, "| %.0f | %s | %.1f | %.1f | %.1f | %s | %s | %d | %d | %d | %d | %s |\n",
+				s.rate, name, c.offered, c.acked, c.committed, fmtP(c.ack), fmtP(c.commit), c.units, c.late, c.errors, c.missing, s.load1)
 		}
 		for ch, c := range s.ch {
 			if c.units > 0 {

@@ -38,7 +38,8 @@ type loadTracker struct {
 
 type loadItem struct {
 	ch     int
-	sent   time.Time     // zero: not sent (yet)
+	sent   time.Time // zero: not sent (yet)
+	acked  bool
 	commit time.Duration // sent → seen committed; 0: not seen
 }
 
@@ -95,8 +96,9 @@ func (t *loadTracker) late(ch int) {
 	t.mu.Unlock()
 }
 
-// done records a request's answer: its latency, or the reason it failed.
-func (t *loadTracker) done(ch, units int, took time.Duration, err error) {
+// done records the answer to the request of items first..first+units-1:
+// its latency, or the reason it failed.
+func (t *loadTracker) done(ch, first, units int, took time.Duration, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := &t.ch[ch]
@@ -107,6 +109,9 @@ func (t *loadTracker) done(ch, units int, took time.Duration, err error) {
 		}
 		return
 	}
+	for i := first; i < first+units; i++ {
+		t.items[i].acked = true
+	}
 	s.acked++
 	s.ackedUnit += units
 	s.ack = append(s.ack, took)
@@ -115,14 +120,19 @@ func (t *loadTracker) done(ch, units int, took time.Duration, err error) {
 	}
 }
 
-func (t *loadTracker) pending() (acked, seen int) {
+// uncommitted counts the acknowledged items not seen committed yet. (An
+// item whose acknowledgement failed, say timed out, may commit all the
+// same: izin acknowledges after the enqueue, and the answer came late.)
+func (t *loadTracker) uncommitted() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, s := range t.ch {
-		acked += s.ackedUnit
-		seen += len(s.commit)
+	n := 0
+	for _, it := range t.items {
+		if it.acked && it.commit == 0 {
+			n++
+		}
 	}
-	return acked, seen
+	return n
 }
 
 // poll asks PostgreSQL for events after last, and again for ids skipped
@@ -207,6 +217,7 @@ type chanResult struct {
 	offered, acked, committed  float64 // consent changes per second
 	units, ackedUnits, commits int
 	requests, late, errors     int
+	missing                    int              // acknowledged, not seen committed by the end of the drain
 	ack, commit                [3]time.Duration // p50, p99, p99.9
 	firstErr                   string
 }
@@ -238,6 +249,12 @@ func (t *loadTracker) result(rate float64, dur time.Duration) stepResult {
 		}
 		if s.lastSeen.After(lastSeen) {
 			lastSeen = s.lastSeen
+		}
+	}
+	for _, it := range t.items {
+		if it.acked && it.commit == 0 {
+			r.ch[it.ch].missing++
+			r.total.missing++
 		}
 	}
 	r.total.offered = float64(r.total.units) / dur.Seconds()
