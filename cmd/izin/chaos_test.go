@@ -49,6 +49,11 @@ func TestChaosSmoke(t *testing.T) {
 	} else if err != nil {
 		t.Fatal(err)
 	}
+	// The phantom makes the run keep its data and logs; they are this
+	// test's to remove.
+	if m := regexp.MustCompile(`data and logs kept in (\S+)`).FindStringSubmatch(stderr.String()); m != nil {
+		t.Cleanup(func() { os.RemoveAll(m[1]) })
+	}
 	report, rerr := os.ReadFile(filepath.Join(out, "REPORT.md"))
 	if rerr != nil {
 		t.Fatalf("no report (exit %d): %v\nstdout:\n%s\nstderr:\n%s", code, rerr, stdout.String(), lastLines(stderr.String(), 40))
