@@ -293,6 +293,14 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(b.Addr); err != nil {
 			bad(key+".addr", "want host:port, got %q", b.Addr)
 		}
+		// SMPP 3.4 §4.1.1: system_id is a C-octet string of at most 16
+		// octets and password of at most 9, NUL included.
+		if len(b.SystemID) == 0 || len(b.SystemID) > 15 {
+			bad(key+".system_id", "SMPP allows 1 to 15 characters, got %d", len(b.SystemID))
+		}
+		if len(b.Password) > 8 {
+			bad(key+".password", "SMPP allows at most 8 characters, got %d", len(b.Password))
+		}
 		if b.Mode != "" && b.Mode != "transceiver" && b.Mode != "rx+tx" {
 			bad(key+".mode", "want transceiver or rx+tx, got %q", b.Mode)
 		}

@@ -94,6 +94,19 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 	}
 }
 
+func TestConfigSMPPFieldLengths(t *testing.T) {
+	c := defaultConfig()
+	c.SMPP.Binds = []SMPPBind{{Name: "op1", Addr: "127.0.0.1:2775", SystemID: "izin", Password: "bench-secret"}}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "smpp.binds[0].password") {
+		t.Errorf("a 12-character SMPP password: %v, want an error naming smpp.binds[0].password", err)
+	}
+	c.SMPP.Binds[0].Password = "secret"
+	c.SMPP.Binds[0].SystemID = ""
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "smpp.binds[0].system_id") {
+		t.Errorf("an empty system_id: %v", err)
+	}
+}
+
 func TestConfigUnknownFileKey(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "izin.yaml")
 	os.WriteFile(file, []byte("htp:\n  addr: x\n"), 0o600)
