@@ -154,6 +154,7 @@ type Intake struct {
 	log      *slog.Logger
 	now      func() time.Time
 	total    *prometheus.CounterVec
+	cluster  bool // Redis is a Cluster: no OnceQueue fast path
 }
 
 // New returns an Intake, or an error naming a missing setting.
@@ -193,6 +194,7 @@ func New(cfg Config, d Deps) (*Intake, error) {
 		cfg: cfg, rdb: d.Redis, queue: d.Queue, brands: d.Brands, consents: d.Consents,
 		replier: d.Replier, evidence: d.Evidence, receipts: d.Receipts,
 		log: cmp.Or(d.Logger, slog.New(slog.DiscardHandler)), now: d.Now, total: total,
+		cluster: isCluster(d.Redis),
 	}, nil
 }
 
@@ -224,7 +226,9 @@ func (in *Intake) HandleDeliver(ctx context.Context, bind string, d *pdu.Deliver
 	}
 	m.Recipient = rcpt
 
-	if oq, ok := in.queue.(OnceQueue); ok {
+	// On Redis Cluster the dedupe key and the stream are in different
+	// slots, which one script may not touch: the general path then.
+	if oq, ok := in.queue.(OnceQueue); ok && !in.cluster {
 		if st, done := in.enqueueOnce(ctx, oq, d, m); done {
 			return st
 		}

@@ -3,6 +3,8 @@ package intake
 import (
 	"context"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/izin/izin/channels/smpp/pdu"
 	"github.com/izin/izin/queue"
 )
@@ -58,4 +60,9 @@ func (in *Intake) enqueueOnce(ctx context.Context, oq OnceQueue, d *pdu.DeliverS
 		return in.retry(m, "in_progress", nil), true
 	}
 	return in.queued(ctx, m), true
+}
+
+func isCluster(c redis.UniversalClient) bool {
+	_, ok := c.(*redis.ClusterClient)
+	return ok
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/izin/izin/channels/smpp/pdu"
 )
 
@@ -67,5 +69,26 @@ func TestOnceRespectsAnotherNodesClaim(t *testing.T) {
 	}
 	if ttl := e.rdb.TTL(ctx, key).Val(); ttl <= time.Minute {
 		t.Errorf("dedupe key TTL %v; want the 10-minute DedupeTTL", ttl)
+	}
+}
+
+// On a Redis Cluster the dedupe key and the stream are in different
+// slots: the intake keeps to the general path there.
+func TestNoOncePathOnCluster(t *testing.T) {
+	e := newEnv(t)
+	if e.node().cluster {
+		t.Fatal("a single Redis taken for a cluster")
+	}
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}})
+	t.Cleanup(func() { cc.Close() })
+	in, err := New(Config{ShortCode: "3338", KeyPrefix: e.prefix}, Deps{
+		Redis: cc, Queue: e.queue, Brands: e.brands, Consents: e.consents,
+		Replier: e.replier, Evidence: e.evidence, Receipts: e.receipts,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !in.cluster {
+		t.Error("a cluster client not recognised: the one-script enqueue would fail CROSSSLOT")
 	}
 }
