@@ -21,3 +21,6 @@ func EventHash(ctx context.Context, pool *pgxpool.Pool, id int64) ([]byte, error
 	}
 	return hashEvent(&e), nil
 }
+
+// MarkCommits is how many transactions the store's group commit has run.
+func (s *Store) MarkCommits() int64 { return s.marks.commits.Load() }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -59,8 +60,19 @@ func (s *Store) ClaimDue(ctx context.Context, limit int, lease time.Duration) ([
 // MarkSent records a confirmation as sent, late if after its deadline.
 func (s *Store) MarkSent(ctx context.Context, id int64, peerRef string) (late bool, err error) {
 	now := s.now()
-	err = s.pool.QueryRow(ctx, `UPDATE confirmations SET state = 'sent', sent_at = $2, late = ($2 > deadline), peer_ref = $3, last_error = NULL
-		WHERE id = $1 RETURNING late`, id, now, peerRef).Scan(&late)
+	found := false
+	err = s.marks.do(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `UPDATE confirmations SET state = 'sent', sent_at = $2, late = ($2 > deadline), peer_ref = $3, last_error = NULL
+			WHERE id = $1 RETURNING late`, id, now, peerRef).Scan(&late)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // not this batch's failure: reported below
+		}
+		found = err == nil
+		return err
+	})
+	if err == nil && !found {
+		return false, consent.ErrNotFound
+	}
 	return late, wrap(err)
 }
 

@@ -329,3 +329,43 @@ func TestOutboxDeadlineFromReceipt(t *testing.T) {
 		t.Errorf("MarkSent = %v, %v; want late", late, err)
 	}
 }
+
+// TestOutboxMarksGroupCommit: many dispatchers marking at once share
+// transactions, and each still gets its own answer.
+func TestOutboxMarksGroupCommit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const n = 200
+	var cmds []consent.Command
+	for i := range n {
+		cmds = append(cmds, byRecipient(fmt.Sprint(i), phoneKey(i), consent.StatusRejected, consent.SourceRegistrySMS, day(e.loc, 0)))
+	}
+	e.apply(cmds...)
+	due, err := e.store.ClaimDue(e.ctx, n, time.Hour)
+	if err != nil || len(due) != n {
+		t.Fatalf("ClaimDue: %d, %v", len(due), err)
+	}
+	before := e.store.MarkCommits()
+	var wg sync.WaitGroup
+	for _, d := range due {
+		wg.Go(func() {
+			if _, err := e.store.MarkSent(e.ctx, d.ID, fmt.Sprint("ref-", d.ID)); err != nil {
+				t.Errorf("MarkSent %d: %v", d.ID, err)
+			}
+		})
+	}
+	wg.Go(func() {
+		if _, err := e.store.MarkSent(e.ctx, 1<<40, "x"); !errors.Is(err, consent.ErrNotFound) {
+			t.Errorf("MarkSent of an unknown id among others = %v, want ErrNotFound", err)
+		}
+	})
+	wg.Wait()
+	if got := e.count(`SELECT count(*) FROM confirmations WHERE state = 'sent' AND peer_ref = 'ref-' || id`); got != n {
+		t.Errorf("%d confirmations marked with their own reference, want %d", got, n)
+	}
+	commits := e.store.MarkCommits() - before
+	t.Logf("%d marks in %d transactions", n+1, commits)
+	if commits >= n {
+		t.Errorf("%d transactions for %d concurrent marks: no group commit", commits, n+1)
+	}
+}

@@ -131,29 +131,26 @@ func (s *Store) RecordReceipt(ctx context.Context, r SMSReceipt) (matched bool, 
 	if r.State == "" {
 		r.State = r.Stat
 	}
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return false, wrap(err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
-	if _, err := tx.Exec(ctx, `INSERT INTO sms_receipts (message_id, bind, state, stat, err, received_at)
-		VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (message_id, bind, state) DO UPDATE SET received_at = EXCLUDED.received_at`,
-		r.MessageID, r.Bind, r.State, r.Stat, r.Err, r.ReceivedAt); err != nil {
-		return false, wrap(err)
-	}
 	var delivered *time.Time
 	if r.State == Delivered {
 		delivered = &r.ReceivedAt
 	}
-	state := r.State
-	tag, err := tx.Exec(ctx, `UPDATE confirmations SET delivery_state = $2,
-		delivered_at = coalesce($3, delivered_at), delivery_error = nullif($4, '')
-		WHERE peer_ref = $1`, r.MessageID, state, delivered, r.Err)
-	if err != nil {
-		return false, wrap(err)
-	}
-	return tag.RowsAffected() > 0, wrap(tx.Commit(ctx))
+	// Group-committed with the outbox's other small writes: a receipt per
+	// confirmation SMS, one transaction each, was an fsync per message.
+	err = s.marks.do(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO sms_receipts (message_id, bind, state, stat, err, received_at)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (message_id, bind, state) DO UPDATE SET received_at = EXCLUDED.received_at`,
+			r.MessageID, r.Bind, r.State, r.Stat, r.Err, r.ReceivedAt); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE confirmations SET delivery_state = $2,
+			delivered_at = coalesce($3, delivered_at), delivery_error = nullif($4, '')
+			WHERE peer_ref = $1`, r.MessageID, r.State, delivered, r.Err)
+		matched = err == nil && tag.RowsAffected() > 0
+		return err
+	})
+	return matched, wrap(err)
 }
 
 // ApplyReceipts applies the kept receipts of these message ids to the

@@ -26,6 +26,8 @@ type Store struct {
 	policy consent.ConfirmPolicy
 	loc    *time.Location
 	now    func() time.Time
+	// marks group-commits the outbox's small writes (MarkSent, receipts).
+	marks *groupCommit
 }
 
 // Options configure a Store.
@@ -43,7 +45,7 @@ func New(pool *pgxpool.Pool, o Options) *Store {
 	if o.Location == nil {
 		o.Location = time.UTC
 	}
-	return &Store{pool: pool, policy: o.Policy, loc: o.Location, now: o.Now}
+	return &Store{pool: pool, policy: o.Policy, loc: o.Location, now: o.Now, marks: &groupCommit{pool: pool, max: 500}}
 }
 
 // Pool returns the underlying pool (for health checks).
