@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/izin/izin/internal/intakemetric"
 )
 
 // Outcomes of izin_intake_total{channel="api"}, counted per consent (a
@@ -20,11 +22,6 @@ const (
 	outcomeError       = "error"       // internal error
 )
 
-// IntakeHelp is the help text of izin_intake_total. Every intake channel
-// registers the same metric on the same registry, so they must agree on it
-// word for word (Prometheus refuses a second registration otherwise).
-const IntakeHelp = "Consent commands offered to izin by intake channel and outcome."
-
 type metrics struct {
 	intake    *prometheus.CounterVec // curried with channel="api": label outcome
 	duration  *prometheus.HistogramVec
@@ -32,9 +29,10 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
-	intake := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "izin_intake_total", Help: IntakeHelp,
-	}, []string{"channel", "outcome"})
+	intake, err := intakemetric.Counter(reg, "api")
+	if err != nil {
+		return nil, fmt.Errorf("iysapi: %w", err)
+	}
 	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "izin_api_request_duration_seconds",
 		Help:    "Provider API request duration by route.",
@@ -44,10 +42,6 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Name: "izin_api_responses_total", Help: "Provider API responses by route and HTTP status.",
 	}, []string{"route", "code"})
 	if reg != nil {
-		var err error
-		if intake, err = register(reg, intake); err != nil {
-			return nil, err
-		}
 		if duration, err = register(reg, duration); err != nil {
 			return nil, err
 		}
@@ -55,7 +49,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			return nil, err
 		}
 	}
-	return &metrics{intake: intake.MustCurryWith(prometheus.Labels{"channel": "api"}), duration: duration, responses: responses}, nil
+	return &metrics{intake: intake, duration: duration, responses: responses}, nil
 }
 
 // register registers c, or returns the collector already registered under
