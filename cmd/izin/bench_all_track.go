@@ -135,53 +135,12 @@ func (t *loadTracker) uncommitted() int {
 	return n
 }
 
-// poll asks PostgreSQL for events after last, and again for ids skipped
-// (allocated by a transaction not yet committed), every interval, as
-// `izin bench sms` does. A commit is stamped when the poll that returns it
-// finishes, so it is late by up to one interval plus one query.
+// poll stamps each tracked change's commit as pollCommits sees it.
 func (t *loadTracker) poll(ctx context.Context, pool *pgxpool.Pool, last int64, interval time.Duration) error {
-	gaps := map[int64]time.Time{}
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-		}
-		ask := make([]int64, 0, len(gaps))
-		for id := range gaps {
-			ask = append(ask, id)
-		}
-		rows, err := pool.Query(ctx, `SELECT id, recipient FROM events WHERE id > $1 OR id = ANY($2) ORDER BY id`, last, ask)
-		if err != nil {
-			return err
-		}
-		type ev struct {
-			id        int64
-			recipient string
-		}
-		var evs []ev
-		for rows.Next() {
-			var x ev
-			if err := rows.Scan(&x.id, &x.recipient); err != nil {
-				rows.Close()
-				return err
-			}
-			evs = append(evs, x)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		now := time.Now()
+	return pollCommits(ctx, pool, last, interval, func(now time.Time, _ time.Duration, evs []polledEvent) {
 		t.mu.Lock()
+		defer t.mu.Unlock()
 		for _, x := range evs {
-			delete(gaps, x.id)
-			for g := last + 1; g < x.id; g++ {
-				gaps[g] = now
-			}
-			last = max(last, x.id)
 			// A call refuses calls and SMS: two events, the first counts.
 			i, ok := t.byRecipient[x.recipient]
 			if !ok || t.items[i].commit != 0 || t.items[i].sent.IsZero() {
@@ -193,13 +152,7 @@ func (t *loadTracker) poll(ctx context.Context, pool *pgxpool.Pool, last int64, 
 			s.commit = append(s.commit, it.commit)
 			s.lastSeen = now
 		}
-		t.mu.Unlock()
-		for id, at := range gaps {
-			if now.Sub(at) > 10*time.Second { // a rolled-back insert: never coming
-				delete(gaps, id)
-			}
-		}
-	}
+	})
 }
 
 // stepResult is what a rate step reports per channel, and in total.

@@ -174,54 +174,14 @@ func (b *smsBench) index(recipient string) (int, bool) {
 func (b *smsBench) committed() int  { b.mu.Lock(); defer b.mu.Unlock(); return b.seen }
 func (b *smsBench) ackedCount() int { b.mu.Lock(); defer b.mu.Unlock(); return b.acked }
 
-// pollCommits asks for events after last, and again for ids skipped
-// (allocated by a transaction that had not committed yet), every interval.
+// pollCommits stamps each bench message's commit as pollCommits sees it.
 func (b *smsBench) pollCommits(ctx context.Context, pool *pgxpool.Pool, last int64, interval time.Duration) error {
-	gaps := map[int64]time.Time{}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-		q0 := time.Now()
-		ask := make([]int64, 0, len(gaps))
-		for id := range gaps {
-			ask = append(ask, id)
-		}
-		rows, err := pool.Query(ctx, `SELECT id, recipient FROM events WHERE id > $1 OR id = ANY($2) ORDER BY id`, last, ask)
-		if err != nil {
-			return err
-		}
-		type ev struct {
-			id        int64
-			recipient string
-		}
-		var evs []ev
-		for rows.Next() {
-			var x ev
-			if err := rows.Scan(&x.id, &x.recipient); err != nil {
-				rows.Close()
-				return err
-			}
-			evs = append(evs, x)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		now := time.Now()
+	return pollCommits(ctx, pool, last, interval, func(now time.Time, took time.Duration, evs []polledEvent) {
 		b.mu.Lock()
+		defer b.mu.Unlock()
 		b.polls++
-		b.pollTime += now.Sub(q0)
+		b.pollTime += took
 		for _, x := range evs {
-			delete(gaps, x.id)
-			for g := last + 1; g < x.id; g++ {
-				gaps[g] = now
-			}
-			last = max(last, x.id)
 			if i, ok := b.index(x.recipient); ok && b.commit[i] == 0 {
 				if s := b.sent[i].Load(); s != 0 {
 					b.commit[i] = now.Sub(time.Unix(0, s))
@@ -230,13 +190,7 @@ func (b *smsBench) pollCommits(ctx context.Context, pool *pgxpool.Pool, last int
 				}
 			}
 		}
-		b.mu.Unlock()
-		for id, at := range gaps {
-			if now.Sub(at) > 10*time.Second { // a rolled-back insert: never coming
-				delete(gaps, id)
-			}
-		}
-	}
+	})
 }
 
 func (b *smsBench) report(e env, rate float64, offered time.Duration, start time.Time, poll time.Duration) {
