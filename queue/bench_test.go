@@ -24,7 +24,7 @@ func BenchmarkEnqueue(b *testing.B) {
 	}{
 		{"shared", func(b *testing.B) redis.UniversalClient { return sharedClient(b) }},
 		{"aof_always", func(b *testing.B) redis.UniversalClient {
-			return startRedisServer(b, "--appendonly", "yes", "--appendfsync", "always").client()
+			return startRedisServer(b, "--appendonly", "yes", "--appendfsync", "always").Client()
 		}},
 	} {
 		for _, bench := range []struct {

@@ -48,7 +48,7 @@ func TestCheckDurability(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			srv := startRedisServer(t, tt.args...)
-			err := queue.New(srv.client(), queue.Config{}, testLogger(t)).CheckDurability(t.Context())
+			err := queue.New(srv.Client(), queue.Config{}, testLogger(t)).CheckDurability(t.Context())
 			if tt.wantErr == nil {
 				if err != nil {
 					t.Fatalf("CheckDurability = %v, want nil", err)
@@ -73,7 +73,7 @@ func TestDurableAcrossRedisRestart(t *testing.T) {
 	t.Parallel()
 	srv := startRedisServer(t, "--appendonly", "yes", "--appendfsync", "always")
 	ctx := t.Context()
-	q := newQueue(t, srv.client(), queue.Config{})
+	q := newQueue(t, srv.Client(), queue.Config{})
 	if err := q.CheckDurability(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -93,8 +93,8 @@ func TestDurableAcrossRedisRestart(t *testing.T) {
 		t.Fatalf("Read = %d messages, %v", len(msgs), err)
 	}
 
-	srv.kill()
-	down := redis.NewClient(&redis.Options{Addr: srv.addr, MaxRetries: -1, DialerRetries: 1, DialTimeout: 200 * time.Millisecond})
+	srv.Kill()
+	down := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1, DialerRetries: 1, DialTimeout: 200 * time.Millisecond})
 	defer down.Close()
 	start := time.Now()
 	if _, err := queue.New(down, q.Config(), testLogger(t)).Enqueue(ctx, []byte("x")); !errors.Is(err, queue.ErrUnavailable) {
@@ -104,8 +104,8 @@ func TestDurableAcrossRedisRestart(t *testing.T) {
 		t.Errorf("Enqueue while Redis is down took %v", d)
 	}
 
-	srv.start()
-	q = queue.New(srv.client(), q.Config(), testLogger(t))
+	srv.Restart()
+	q = queue.New(srv.Client(), q.Config(), testLogger(t))
 	if st, err := q.Stats(ctx); err != nil || st.Length != n || st.Pending != read || st.Lag != n-read {
 		t.Fatalf("Stats after restart = %+v, %v; want length %d, pending %d, lag %d", st, err, n, read, n-read)
 	}

@@ -9,16 +9,14 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/izin/izin/internal/redistest"
 	"github.com/izin/izin/queue"
 )
 
@@ -111,71 +109,8 @@ func freePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// redisServer is a redis-server of the test's own, on its own port and
-// directory, for what the shared Redis must not be used for: persistence
-// settings and restarts.
-type redisServer struct {
-	t    testing.TB
-	args []string
-	addr string
-	dir  string
-	cmd  *exec.Cmd
-}
-
-// startRedisServer starts redis-server with args added to a port, a
-// t.TempDir() and no RDB snapshots; it skips the test if redis-server is
-// not in PATH.
-func startRedisServer(t testing.TB, args ...string) *redisServer {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server not in PATH")
-	}
-	port := freePort(t)
-	s := &redisServer{t: t, addr: fmt.Sprintf("127.0.0.1:%d", port), dir: t.TempDir()}
-	s.args = append([]string{bin,
-		"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", s.dir,
-		"--save", "", "--logfile", filepath.Join(s.dir, "redis.log"),
-	}, args...)
-	s.start()
-	t.Cleanup(s.kill)
-	return s
-}
-
-func (s *redisServer) start() {
-	s.t.Helper()
-	s.cmd = exec.Command(s.args[0], s.args[1:]...)
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatal(err)
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: s.addr, MaxRetries: -1})
-	defer rdb.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := rdb.Ping(context.Background()).Err()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
-			s.t.Fatalf("redis-server %v did not come up: %v\n%s", s.args, err, log)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// kill SIGKILLs the server: no shutdown, no final AOF flush.
-func (s *redisServer) kill() {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGKILL)
-	_ = s.cmd.Wait()
-	s.cmd = nil
-}
-
-func (s *redisServer) client() *redis.Client {
-	rdb := redis.NewClient(&redis.Options{Addr: s.addr})
-	s.t.Cleanup(func() { rdb.Close() })
-	return rdb
+// startRedisServer starts a redis-server of the test's own (see
+// internal/redistest) with args added.
+func startRedisServer(t testing.TB, args ...string) *redistest.Server {
+	return redistest.Start(t, args...)
 }

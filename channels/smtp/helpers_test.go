@@ -7,11 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +18,7 @@ import (
 	"github.com/izin/izin/consent"
 	"github.com/izin/izin/consent/postgres"
 	"github.com/izin/izin/consent/postgres/pgtest"
+	"github.com/izin/izin/internal/redistest"
 	"github.com/izin/izin/queue"
 )
 
@@ -247,60 +245,10 @@ func message(from, to, msgID, extraHeaders, body string) string {
 		extraHeaders + "Content-Type: text/plain; charset=utf-8\r\n\r\n" + body
 }
 
-// redisServer is a redis-server of the test's own (AOF on) that the test
-// may kill and restart.
-type redisServer struct {
-	t    testing.TB
-	args []string
-	addr string
-	cmd  *exec.Cmd
-}
-
-func startRedisServer(t testing.TB) *redisServer {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server not in PATH")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	dir := t.TempDir()
-	s := &redisServer{t: t, addr: fmt.Sprintf("127.0.0.1:%d", port)}
-	s.args = []string{bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "",
-		"--appendonly", "yes", "--appendfsync", "always", "--logfile", filepath.Join(dir, "redis.log")}
-	s.start()
-	t.Cleanup(s.kill)
-	return s
-}
-
-func (s *redisServer) start() {
-	s.t.Helper()
-	s.cmd = exec.Command(s.args[0], s.args[1:]...)
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatal(err)
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: s.addr, MaxRetries: -1})
-	defer rdb.Close()
-	deadline := time.Now().Add(20 * time.Second)
-	for rdb.Ping(context.Background()).Err() != nil {
-		if time.Now().After(deadline) {
-			s.t.Fatalf("redis-server did not come up")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (s *redisServer) kill() {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return
-	}
-	s.cmd.Process.Signal(syscall.SIGKILL)
-	s.cmd.Wait()
-	s.cmd = nil
+// startRedisServer starts a redis-server of the test's own with AOF
+// (appendfsync always) that the test kills and restarts.
+func startRedisServer(t testing.TB) *redistest.Server {
+	return redistest.Start(t, "--appendonly", "yes", "--appendfsync", "always")
 }
 
 // newRedis is a client that gives up quickly, so a killed Redis shows as

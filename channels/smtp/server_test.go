@@ -226,7 +226,7 @@ func TestLimits(t *testing.T) {
 // MTA's resend after the restart is accepted and queued exactly once.
 func TestRedisRestartMidData(t *testing.T) {
 	rs := startRedisServer(t)
-	rdb := newRedis(rs.addr)
+	rdb := newRedis(rs.Addr)
 	t.Cleanup(func() { rdb.Close() })
 	w := newWorld(t, izsmtp.ServerConfig{}, rdb)
 	msg := message(recipient, w.replyAddr(), "restart@client", "", "RET\r\n")
@@ -236,14 +236,14 @@ func TestRedisRestartMidData(t *testing.T) {
 	cv.cmd(250, "RCPT TO:<"+w.replyAddr()+">")
 	cv.cmd(354, "DATA")
 	cv.send(strings.Split(msg, "\r\n\r\n")[0] + "\r\n") // the header; the body is still to come
-	rs.kill()
+	rs.Kill()
 	cv.send("\r\nRET\r\n.")
 	if code, text := cv.read(); code != 451 {
 		t.Fatalf("DATA with Redis down: %q, want 451", text)
 	}
 	cv.cmd(221, "QUIT")
 
-	rs.start()
+	rs.Restart()
 	if n := len(w.queued()); n != 0 {
 		t.Fatalf("%d commands queued by a reply answered 451", n)
 	}

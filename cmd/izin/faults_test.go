@@ -3,15 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net"
-	"os/exec"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/izin/izin/consent/postgres/pgtest"
+	"github.com/izin/izin/internal/redistest"
 )
 
 // TestServeRefusesVolatileRedis: without queue.allow_volatile, izin will
@@ -28,55 +25,11 @@ func TestServeRefusesVolatileRedis(t *testing.T) {
 	}
 }
 
-// redisProc is a redis-server of the test's own, with AOF on.
-type redisProc struct {
-	t    *testing.T
-	port int
-	dir  string
-	cmd  *exec.Cmd
+// startRedis starts a redis-server of the test's own with AOF
+// (appendfsync always) and no eviction.
+func startRedis(t *testing.T) *redistest.Server {
+	return redistest.Start(t, "--appendonly", "yes", "--appendfsync", "always", "--maxmemory-policy", "noeviction")
 }
-
-func startRedis(t *testing.T) *redisProc {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("redis-server not installed")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	r := &redisProc{t: t, port: port, dir: t.TempDir()}
-	r.start()
-	t.Cleanup(func() { r.kill() })
-	return r
-}
-
-func (r *redisProc) start() {
-	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--dir", r.dir,
-		"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--maxmemory-policy", "noeviction")
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatal(err)
-	}
-	waitFor(r.t, "redis-server up", 10*time.Second, func() bool {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", r.port))
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
-}
-
-func (r *redisProc) kill() {
-	if r.cmd != nil && r.cmd.Process != nil {
-		r.cmd.Process.Signal(syscall.SIGKILL)
-		r.cmd.Wait()
-		r.cmd = nil
-	}
-}
-
-func (r *redisProc) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
 
 // TestServeRedisKilled: a durable Redis is SIGKILLed while izin serves.
 // Uploads answer 503 with a retryable code (nothing half-written), /readyz
@@ -88,7 +41,7 @@ func TestServeRedisKilled(t *testing.T) {
 	}
 	dbURL, pool := pgtest.Schema(t)
 	rp := startRedis(t)
-	env := newTestEnv(t, dbURL, "IZIN_REDIS_URL="+rp.url(), "IZIN_QUEUE_ALLOW_VOLATILE=false")
+	env := newTestEnv(t, dbURL, "IZIN_REDIS_URL="+rp.URL(), "IZIN_QUEUE_ALLOW_VOLATILE=false")
 	if _, errOut, code := env.cli("", []string{"IZIN_PROVIDER_PASSWORD=s3cret-pass"}, "provider", "add", "--iys-code", "700100", "--name", "P", "--username", "p"); code != 0 {
 		t.Fatal(errOut)
 	}
@@ -125,7 +78,7 @@ func TestServeRedisKilled(t *testing.T) {
 		t.Fatalf("first batch: %d", st)
 	}
 
-	rp.kill()
+	rp.Kill()
 	if st := post(1000); st != 503 {
 		t.Errorf("batch with Redis down: %d, want 503", st)
 	}
@@ -138,7 +91,7 @@ func TestServeRedisKilled(t *testing.T) {
 		t.Errorf("%d requests stored, want 1: a refused batch must leave nothing behind", requests)
 	}
 
-	rp.start()
+	rp.Restart()
 	waitFor(t, "/readyz after Redis restart", 30*time.Second, func() bool { st, _ := c.do("GET", "/readyz", "", nil); return st == 200 })
 	waitFor(t, "a batch accepted after the restart", 30*time.Second, func() bool { return post(2000) == 200 })
 	waitFor(t, "every accepted item applied", 60*time.Second, func() bool {
