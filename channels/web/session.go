@@ -56,11 +56,11 @@ func (s *Server) readSession(r *http.Request) *session {
 	if !ok {
 		return nil
 	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
+	got, err := base64.RawURLEncoding.Strict().DecodeString(sig) // Strict: one signature, one spelling
 	if err != nil || !hmac.Equal(got, s.mac("session", payload)) {
 		return nil
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(payload)
 	if err != nil {
 		return nil
 	}
