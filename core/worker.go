@@ -35,7 +35,11 @@ type Reclaimer interface {
 
 // WorkerOptions tune a worker.
 type WorkerOptions struct {
-	// ReadCount is how many queue entries one read takes (default 256).
+	// ReadCount is the most queue entries one read takes (default 500).
+	// A worker reads fewer when entries carry many commands: it asks for
+	// about MaxCommands commands' worth, by the commands per entry of its
+	// last read, so a backlog of 1000-command batches is read one entry
+	// at a time instead of half a million commands at once.
 	ReadCount int
 	// MaxCommands caps the commands applied in one transaction (default
 	// 1000); an entry is never split across transactions.
@@ -93,12 +97,13 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer w.log.Info("core worker stopped")
 	lastReclaim := time.Time{}
 	failures := 0
+	readCount := w.opt.ReadCount
 	for ctx.Err() == nil {
 		var msgs []queue.Message
 		var err error
 		if w.r != nil && time.Since(lastReclaim) >= w.opt.ReclaimEvery {
 			lastReclaim = time.Now()
-			msgs, err = w.r.Reclaim(ctx, w.c.Name(), w.opt.ReadCount)
+			msgs, err = w.r.Reclaim(ctx, w.c.Name(), readCount)
 			if err != nil && ctx.Err() == nil {
 				w.log.Warn("reclaim failed", "err", err)
 			}
@@ -107,7 +112,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			}
 		}
 		if len(msgs) == 0 {
-			msgs, err = w.c.Read(ctx, w.opt.ReadCount, w.opt.Block)
+			msgs, err = w.c.Read(ctx, readCount, w.opt.Block)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -122,16 +127,27 @@ func (w *Worker) Run(ctx context.Context) error {
 		if len(msgs) == 0 {
 			continue
 		}
-		w.process(context.WithoutCancel(ctx), ctx, msgs)
+		cmds := w.process(context.WithoutCancel(ctx), ctx, msgs)
+		readCount = nextReadCount(len(msgs), cmds, w.opt.MaxCommands, w.opt.ReadCount)
 	}
 	return nil
+}
+
+// nextReadCount is how many entries to read next, after a read of entries
+// that held cmds commands: enough for about maxCmds commands, between 1
+// and readMax.
+func nextReadCount(entries, cmds, maxCmds, readMax int) int {
+	if entries == 0 || cmds <= entries {
+		return readMax
+	}
+	return min(max(maxCmds*entries/cmds, 1), readMax)
 }
 
 // process applies msgs, retrying while the store is unavailable. It runs on
 // a context that outlives shutdown (work), giving up only when stop ends
 // and the store is still failing: the messages then stay pending and are
 // re-read or reclaimed.
-func (w *Worker) process(work, stop context.Context, msgs []queue.Message) {
+func (w *Worker) process(work, stop context.Context, msgs []queue.Message) (commands int) {
 	var entries []entry
 	for _, m := range msgs {
 		cmds, err := consent.DecodeEnvelope(m.Payload)
@@ -140,6 +156,7 @@ func (w *Worker) process(work, stop context.Context, msgs []queue.Message) {
 			continue
 		}
 		entries = append(entries, entry{msg: m, cmds: cmds})
+		commands += len(cmds)
 	}
 	for len(entries) > 0 {
 		n, count := 0, 0
@@ -148,10 +165,11 @@ func (w *Worker) process(work, stop context.Context, msgs []queue.Message) {
 			n++
 		}
 		if !w.applyChunk(work, stop, entries[:n]) {
-			return
+			return commands
 		}
 		entries = entries[n:]
 	}
+	return commands
 }
 
 // applyChunk applies entries in one transaction and acks them. On a

@@ -159,3 +159,22 @@ func TestWorkerChunksByMaxCommands(t *testing.T) {
 		t.Errorf("%d transactions, %d acks; want 3 and 4", a.calls, len(c.acked))
 	}
 }
+
+func TestNextReadCount(t *testing.T) {
+	tests := []struct {
+		entries, cmds, want int
+	}{
+		{0, 0, 500},     // nothing read: full count
+		{500, 500, 500}, // SMS: one command per entry
+		{3, 3000, 1},    // provider batches of 1000
+		{10, 1000, 10},  // batches of 100: ten make a transaction
+		{4, 400, 10},    // batches of 100, few waiting
+		{2, 100000, 1},  // never below one
+		{50, 60, 500},   // mostly singles: capped at readMax
+	}
+	for _, tt := range tests {
+		if got := nextReadCount(tt.entries, tt.cmds, 1000, 500); got != tt.want {
+			t.Errorf("nextReadCount(%d entries, %d commands) = %d, want %d", tt.entries, tt.cmds, got, tt.want)
+		}
+	}
+}
