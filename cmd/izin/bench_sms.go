@@ -53,7 +53,7 @@ func cmdBenchSMS(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	pool, err := pgxpool.New(ctx, c.DatabaseURL)
+	pool, err := benchPool(ctx, c.DatabaseURL)
 	if err != nil {
 		return fmt.Errorf("bench sms: %w", err)
 	}
