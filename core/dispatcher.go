@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -33,6 +34,21 @@ type Change struct {
 	BrandName string
 }
 
+// ErrChannelDown is returned, wrapped, by a Sender that can send nothing
+// at the moment (no SMPP bind is up, the smarthost does not answer). It
+// says nothing about the confirmation: the dispatcher puts it back without
+// counting an attempt and takes none of that channel's confirmations for a
+// while, rather than spending every pending confirmation's attempts (and
+// a database write each) on an outage.
+var ErrChannelDown = errors.New("channel down")
+
+// Readier is a Sender that can tell, cheaply, whether it can send now. The
+// dispatcher claims no confirmations for a channel whose sender is not
+// ready.
+type Readier interface {
+	Ready() bool
+}
+
 // PermanentError marks a failure that retrying cannot cure (SMTP 5xx, an
 // SMSC's permanent error): the confirmation is marked failed with the
 // reason, never retried.
@@ -43,9 +59,13 @@ func (e *PermanentError) Unwrap() error { return e.Err }
 
 // Outbox is the store side of the dispatcher.
 type Outbox interface {
-	ClaimDue(ctx context.Context, limit int, lease time.Duration) ([]consent.DueConfirmation, error)
+	// ClaimDue claims due confirmations of the channels named.
+	ClaimDue(ctx context.Context, limit int, lease time.Duration, channels []consent.ConfirmChannel) ([]consent.DueConfirmation, error)
 	MarkSent(ctx context.Context, id int64, peerRef string) (bool, error)
 	MarkRetry(ctx context.Context, id int64, reason string, next time.Time) error
+	// Postpone puts a claimed confirmation back until next without
+	// counting the claim as an attempt.
+	Postpone(ctx context.Context, id int64, reason string, next time.Time) error
 	MarkFailed(ctx context.Context, id int64, reason string) error
 }
 
@@ -81,6 +101,14 @@ type Dispatcher struct {
 
 	mu    sync.Mutex
 	names map[[2]int64]cachedName
+	down  map[consent.ConfirmChannel]*outage
+}
+
+// outage is a channel that reported ErrChannelDown: claimed for again
+// after until, the pause doubling from a second to 30s while it lasts.
+type outage struct {
+	until  time.Time
+	pauses int
 }
 
 // NewDispatcher returns a dispatcher with a sender per channel.
@@ -100,7 +128,7 @@ func NewDispatcher(o Outbox, b BrandNamer, senders map[consent.ConfirmChannel]Se
 	if opt.Concurrency <= 0 {
 		opt.Concurrency = 32
 	}
-	return &Dispatcher{outbox: o, brands: b, senders: senders, opt: opt, log: log, metrics: m, now: time.Now, names: map[[2]int64]cachedName{}}
+	return &Dispatcher{outbox: o, brands: b, senders: senders, opt: opt, log: log, metrics: m, now: time.Now, names: map[[2]int64]cachedName{}, down: map[consent.ConfirmChannel]*outage{}}
 }
 
 // Run dispatches until ctx ends.
@@ -108,7 +136,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	failures := 0
 	for ctx.Err() == nil {
 		claimed := d.now()
-		due, err := d.outbox.ClaimDue(ctx, d.opt.Batch, d.opt.Lease)
+		channels := d.sendable(claimed)
+		if len(channels) == 0 {
+			sleep(ctx, d.opt.Poll)
+			continue
+		}
+		due, err := d.outbox.ClaimDue(ctx, d.opt.Batch, d.opt.Lease, channels)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -125,6 +158,65 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// sendable lists the channels to claim confirmations for: those whose
+// sender is ready (when it can tell) and not paused after an outage.
+func (d *Dispatcher) sendable(now time.Time) []consent.ConfirmChannel {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var chs []consent.ConfirmChannel
+	for ch, s := range d.senders {
+		if r, ok := s.(Readier); ok {
+			if !r.Ready() {
+				d.noteDown(ch, now, "sender not ready", false)
+				continue
+			}
+			if o := d.down[ch]; o != nil && !now.Before(o.until) {
+				d.clearDown(ch) // ready again, and no send failed since
+			}
+		}
+		if o := d.down[ch]; o != nil && now.Before(o.until) {
+			continue
+		}
+		chs = append(chs, ch)
+	}
+	slices.Sort(chs)
+	return chs
+}
+
+// noteDown records an outage of ch, and with pause holds ch back for a
+// while (from a second, doubling to 30s while it lasts); d.mu is held. It
+// returns when ch is claimed for again.
+func (d *Dispatcher) noteDown(ch consent.ConfirmChannel, now time.Time, why string, pause bool) time.Time {
+	o := d.down[ch]
+	if o == nil {
+		o = &outage{}
+		d.down[ch] = o
+		d.metrics.ChannelDown.WithLabelValues(string(ch)).Set(1)
+		d.log.Warn("confirmation channel down: its confirmations wait", "channel", string(ch), "reason", why)
+	}
+	if pause && !now.Before(o.until) { // not already paused by a concurrent send
+		o.until = now.Add(min(time.Second<<min(o.pauses, 5), 30*time.Second))
+		o.pauses++
+	}
+	return o.until
+}
+
+// noteUp ends ch's outage after a send went through.
+func (d *Dispatcher) noteUp(ch consent.ConfirmChannel) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.clearDown(ch)
+}
+
+// clearDown ends ch's outage; d.mu is held.
+func (d *Dispatcher) clearDown(ch consent.ConfirmChannel) {
+	if d.down[ch] != nil {
+		delete(d.down, ch)
+		d.metrics.ChannelDown.WithLabelValues(string(ch)).Set(0)
+		d.log.Info("confirmation channel up again", "channel", string(ch))
+	}
 }
 
 // brandName is the brand's name for the message text, cached for a minute
@@ -184,6 +276,16 @@ func (d *Dispatcher) dispatch(ctx context.Context, due consent.DueConfirmation, 
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	ref, err := s.Send(sctx, c)
 	cancel()
+	if errors.Is(err, ErrChannelDown) {
+		d.mu.Lock()
+		until := d.noteDown(due.Channel, d.now(), err.Error(), true)
+		d.mu.Unlock()
+		d.metrics.Confirmations.WithLabelValues(ch, "postponed").Inc()
+		if err := d.outbox.Postpone(ctx, due.ID, err.Error(), until); err != nil {
+			d.log.Warn("postpone confirmation", "id", due.ID, "err", err)
+		}
+		return
+	}
 	if err != nil {
 		var perm *PermanentError
 		if errors.As(err, &perm) || due.Attempts >= d.opt.MaxAttempts {
@@ -197,6 +299,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, due consent.DueConfirmation, 
 		d.retry(ctx, due, err)
 		return
 	}
+	d.noteUp(due.Channel)
 	late, err := d.markSent(ctx, due.ID, ref, markBy)
 	if err != nil {
 		// Sent but not marked: the lease expires and it is sent again.

@@ -23,7 +23,7 @@ type flakyOutbox struct {
 	sent     bool
 }
 
-func (o *flakyOutbox) ClaimDue(context.Context, int, time.Duration) ([]consent.DueConfirmation, error) {
+func (o *flakyOutbox) ClaimDue(context.Context, int, time.Duration, []consent.ConfirmChannel) ([]consent.DueConfirmation, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.claimed {
@@ -46,6 +46,7 @@ func (o *flakyOutbox) MarkSent(context.Context, int64, string) (bool, error) {
 
 func (o *flakyOutbox) MarkRetry(context.Context, int64, string, time.Time) error { return nil }
 func (o *flakyOutbox) MarkFailed(context.Context, int64, string) error           { return nil }
+func (o *flakyOutbox) Postpone(context.Context, int64, string, time.Time) error  { return nil }
 
 func (o *flakyOutbox) state() (int, bool) {
 	o.mu.Lock()

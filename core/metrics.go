@@ -16,7 +16,8 @@ type Metrics struct {
 	BatchSize     prometheus.Histogram
 	ApplyErrors   prometheus.Counter
 	DeadLettered  prometheus.Counter
-	Confirmations *prometheus.CounterVec // by channel and outcome: sent, late, failed, retry
+	Confirmations *prometheus.CounterVec // by channel and outcome: sent, late, failed, retry, postponed
+	ChannelDown   *prometheus.GaugeVec   // 1 while a channel's sender is down
 }
 
 // NewMetrics registers the core's metrics on reg.
@@ -44,11 +45,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "izin_commands_dead_lettered_total", Help: "Queue entries moved to the dead-letter stream.",
 		}),
 		Confirmations: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "izin_confirmations_total", Help: "Confirmation send attempts by channel and outcome (sent, late, failed, retry).",
+			Name: "izin_confirmations_total", Help: "Confirmation send attempts by channel and outcome (sent, late, failed, retry, postponed: the channel was down).",
 		}, []string{"channel", "outcome"}),
+		ChannelDown: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "izin_confirmation_channel_down", Help: "1 while the channel cannot send (no SMPP bind, smarthost unreachable) and its confirmations wait.",
+		}, []string{"channel"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Applied, m.ApplyLatency, m.TxDuration, m.BatchSize, m.ApplyErrors, m.DeadLettered, m.Confirmations)
+		reg.MustRegister(m.Applied, m.ApplyLatency, m.TxDuration, m.BatchSize, m.ApplyErrors, m.DeadLettered, m.Confirmations, m.ChannelDown)
 	}
 	return m
 }

@@ -15,9 +15,9 @@ import (
 	"github.com/izin/izin/core"
 )
 
-// errNoBind is returned, wrapped, when no session is bound; the dispatcher
-// retries later.
-var errNoBind = errors.New("smpp: no bound session")
+// errNoBind is returned, wrapped, when no session is bound: the channel is
+// down, and the dispatcher holds SMS confirmations until a bind is up.
+var errNoBind = fmt.Errorf("smpp: no bound session: %w", core.ErrChannelDown)
 
 // Sender is the SMS core.Sender: one confirmation becomes one text, sent as
 // one submit_sm per part over one bound session.
@@ -40,6 +40,10 @@ func NewSender(sessions []*esme.Session, shortCode string, texts core.Texts, log
 	}
 	return &Sender{sessions: sessions, shortCode: shortCode, texts: texts, log: log}
 }
+
+// Ready reports whether a session is bound (core.Readier): while none is,
+// the dispatcher claims no SMS confirmations.
+func (s *Sender) Ready() bool { return s.pick() != nil }
 
 // Send writes c's SMS and submits it. It returns the SMSC message id of the
 // last part, the one that carries the receipt request. Errors are plain

@@ -232,7 +232,7 @@ var (
 	queueDead   = prometheus.NewDesc("izin_queue_dead", "Entries in the dead-letter stream.", nil, nil)
 	outboxPend  = prometheus.NewDesc("izin_confirmations_pending", "Confirmations waiting to be sent.", nil, nil)
 	outboxOver  = prometheus.NewDesc("izin_confirmations_overdue", "Pending confirmations past their same-day deadline.", nil, nil)
-	outboxState = prometheus.NewDesc("izin_confirmations_by_state", "Confirmations by state.", []string{"state"}, nil)
+	outboxState = prometheus.NewDesc("izin_confirmations_by_state", "Confirmations failed, and sent late (sends are counted by izin_confirmations_total).", []string{"state"}, nil)
 )
 
 func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -272,7 +272,7 @@ func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(outboxPend, prometheus.GaugeValue, float64(st.Pending))
 	ch <- prometheus.MustNewConstMetric(outboxOver, prometheus.GaugeValue, float64(st.Overdue))
-	for state, n := range map[string]int64{"sent": st.Sent, "failed": st.Failed, "late": st.Late} {
+	for state, n := range map[string]int64{"failed": st.Failed, "late": st.Late} {
 		ch <- prometheus.MustNewConstMetric(outboxState, prometheus.GaugeValue, float64(n), state)
 	}
 }

@@ -144,7 +144,7 @@ func TestSMSReceiptsRetry(t *testing.T) {
 		Source: consent.SourceRegistrySMS, ConsentDate: now.Add(-time.Minute), ReceivedAt: now.Add(-time.Minute)}}); err != nil {
 		t.Fatal(err)
 	}
-	due, err := store.ClaimDue(ctx, 10, time.Minute)
+	due, err := store.ClaimDue(ctx, 10, time.Minute, nil)
 	if err != nil || len(due) != 1 {
 		t.Fatalf("ClaimDue = %d, %v", len(due), err)
 	}

@@ -10,19 +10,25 @@ import (
 	"github.com/izin/izin/consent"
 )
 
-// ClaimDue takes up to limit pending confirmations whose time has come and
-// leases them for lease (their next attempt is pushed past it), so a
-// dispatcher that dies mid-send leaves them to be retried, and two
-// dispatchers never take the same one.
-func (s *Store) ClaimDue(ctx context.Context, limit int, lease time.Duration) ([]consent.DueConfirmation, error) {
+// ClaimDue takes up to limit pending confirmations of the channels named
+// (all channels if none is) whose time has come and leases them for lease
+// (their next attempt is pushed past it), so a dispatcher that dies
+// mid-send leaves them to be retried, and two dispatchers never take the
+// same one.
+func (s *Store) ClaimDue(ctx context.Context, limit int, lease time.Duration, channels []consent.ConfirmChannel) ([]consent.DueConfirmation, error) {
 	now := s.now()
+	var chs []string
+	for _, c := range channels {
+		chs = append(chs, string(c))
+	}
 	var due []consent.DueConfirmation
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `UPDATE confirmations c SET next_attempt_at = $2, attempts = c.attempts + 1
 			FROM (SELECT id FROM confirmations WHERE state = 'pending' AND next_attempt_at <= $1
+			        AND (coalesce(cardinality($4::text[]), 0) = 0 OR channel = ANY($4))
 			      ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) d
 			WHERE c.id = d.id
-			RETURNING c.id, c.group_id, c.channel, c.recipient, c.deadline, c.attempts`, now, now.Add(lease), limit)
+			RETURNING c.id, c.group_id, c.channel, c.recipient, c.deadline, c.attempts`, now, now.Add(lease), limit, chs)
 		if err != nil {
 			return err
 		}
@@ -82,28 +88,38 @@ func (s *Store) MarkRetry(ctx context.Context, id int64, reason string, next tim
 	return wrap(err)
 }
 
+// Postpone puts a claimed confirmation back until next without counting
+// the claim as an attempt: its channel was down, which says nothing about
+// the confirmation.
+func (s *Store) Postpone(ctx context.Context, id int64, reason string, next time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE confirmations SET attempts = greatest(attempts - 1, 0), last_error = $2, next_attempt_at = $3
+		WHERE id = $1 AND state = 'pending'`, id, reason, next)
+	return wrap(err)
+}
+
 // MarkFailed gives up on a confirmation, keeping why.
 func (s *Store) MarkFailed(ctx context.Context, id int64, reason string) error {
 	_, err := s.pool.Exec(ctx, `UPDATE confirmations SET state = 'failed', last_error = $2, late = ($3 > deadline) WHERE id = $1 AND state = 'pending'`, id, reason, s.now())
 	return wrap(err)
 }
 
-// OutboxStats counts confirmations by state, and the pending ones already
-// past their deadline.
+// OutboxStats counts confirmations waiting (and those of them past their
+// deadline), failed and sent late. Sent ones are not counted: that is
+// every confirmation ever written, a scan of the table at each scrape
+// (izin_confirmations_total counts sends as they happen).
 type OutboxStats struct {
-	Pending, Sent, Failed, Late, Overdue int64
+	Pending, Failed, Late, Overdue int64
 }
 
-// OutboxStats reads the outbox's counters.
+// OutboxStats reads the outbox's counters, each from an index of just the
+// rows it counts (the pending, failed and late rows; 005_outbox_stats).
 func (s *Store) OutboxStats(ctx context.Context) (OutboxStats, error) {
 	var st OutboxStats
 	err := s.pool.QueryRow(ctx, `SELECT
-		count(*) FILTER (WHERE state = 'pending'),
-		count(*) FILTER (WHERE state = 'sent'),
-		count(*) FILTER (WHERE state = 'failed'),
-		count(*) FILTER (WHERE late),
-		count(*) FILTER (WHERE state = 'pending' AND deadline < $1)
-		FROM confirmations`, s.now()).Scan(&st.Pending, &st.Sent, &st.Failed, &st.Late, &st.Overdue)
+		(SELECT count(*) FROM confirmations WHERE state = 'pending'),
+		(SELECT count(*) FROM confirmations WHERE state = 'pending' AND deadline < $1),
+		(SELECT count(*) FROM confirmations WHERE state = 'failed'),
+		(SELECT count(*) FROM confirmations WHERE late)`, s.now()).Scan(&st.Pending, &st.Overdue, &st.Failed, &st.Late)
 	return st, wrap(err)
 }
 

@@ -50,7 +50,7 @@ func TestOutboxConfirmations(t *testing.T) {
 			// deadline is the end of Istanbul's day.
 			e.clock.Set(time.Date(2026, 6, 1, 22, 30, 0, 0, time.UTC))
 			out := e.apply(tt.cmd)
-			due, err := e.store.ClaimDue(e.ctx, 10, time.Minute)
+			due, err := e.store.ClaimDue(e.ctx, 10, time.Minute, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -108,7 +108,7 @@ func TestOutboxGroup(t *testing.T) {
 	if n := e.count(`SELECT count(*) FROM confirmations`); n != 2 {
 		t.Fatalf("%d confirmations, want 2 (one per group)", n)
 	}
-	due, err := e.store.ClaimDue(e.ctx, 10, time.Minute)
+	due, err := e.store.ClaimDue(e.ctx, 10, time.Minute, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestOutboxLease(t *testing.T) {
 	}
 	claim := func(limit int) []consent.DueConfirmation {
 		t.Helper()
-		d, err := e.store.ClaimDue(e.ctx, limit, time.Minute)
+		d, err := e.store.ClaimDue(e.ctx, limit, time.Minute, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -185,7 +185,7 @@ func TestOutboxClaimConcurrently(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			for {
-				d, err := e.store.ClaimDue(e.ctx, 3, time.Hour)
+				d, err := e.store.ClaimDue(e.ctx, 3, time.Hour, nil)
 				if err != nil {
 					t.Error(err)
 					return
@@ -218,7 +218,7 @@ func TestOutboxMarks(t *testing.T) {
 	for i := range 4 {
 		e.apply(byRecipient(fmt.Sprint(i), phoneKey(i), consent.StatusRejected, consent.SourceRegistrySMS, day(e.loc, 0)))
 	}
-	due, err := e.store.ClaimDue(e.ctx, 10, time.Minute)
+	due, err := e.store.ClaimDue(e.ctx, 10, time.Minute, nil)
 	if err != nil || len(due) != 4 {
 		t.Fatalf("ClaimDue = %d, %v; want 4", len(due), err)
 	}
@@ -246,12 +246,12 @@ func TestOutboxMarks(t *testing.T) {
 	if err := e.store.MarkFailed(e.ctx, failed, "number unreachable"); err != nil {
 		t.Fatal(err)
 	}
-	stats(postgres.OutboxStats{Pending: 2, Sent: 1, Failed: 1})
+	stats(postgres.OutboxStats{Pending: 2, Failed: 1})
 
 	// Past midnight in Istanbul: the day's deadline has gone by.
 	e.clock.Set(time.Date(2026, 6, 2, 0, 0, 1, 0, e.loc))
-	stats(postgres.OutboxStats{Pending: 2, Sent: 1, Failed: 1, Overdue: 2})
-	d, err := e.store.ClaimDue(e.ctx, 10, time.Minute)
+	stats(postgres.OutboxStats{Pending: 2, Failed: 1, Overdue: 2})
+	d, err := e.store.ClaimDue(e.ctx, 10, time.Minute, nil)
 	if err != nil || len(d) != 2 {
 		t.Fatalf("ClaimDue after the lease = %+v, %v; want the late one and the retried one", d, err)
 	}
@@ -263,7 +263,7 @@ func TestOutboxMarks(t *testing.T) {
 	if l, err := e.store.MarkSent(e.ctx, late, "smsc-2"); err != nil || !l {
 		t.Errorf("MarkSent after the deadline = %v, %v; want late", l, err)
 	}
-	stats(postgres.OutboxStats{Pending: 1, Sent: 2, Failed: 1, Late: 1, Overdue: 1})
+	stats(postgres.OutboxStats{Pending: 1, Failed: 1, Late: 1, Overdue: 1})
 
 	var state, lastErr, peer string
 	if err := e.pool.QueryRow(e.ctx, `SELECT state, coalesce(last_error, ''), coalesce(peer_ref, '') FROM confirmations WHERE id = $1`, late).
@@ -283,7 +283,7 @@ func TestOutboxRetryTime(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.apply(byRecipient("c", phoneKey(1), consent.StatusRejected, consent.SourceRegistrySMS, day(e.loc, 0)))
-	due, err := e.store.ClaimDue(e.ctx, 10, time.Minute)
+	due, err := e.store.ClaimDue(e.ctx, 10, time.Minute, nil)
 	if err != nil || len(due) != 1 {
 		t.Fatalf("ClaimDue = %d, %v", len(due), err)
 	}
@@ -291,11 +291,11 @@ func TestOutboxRetryTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.Add(2 * time.Minute) // past the lease, before the retry time
-	if d, err := e.store.ClaimDue(e.ctx, 10, time.Minute); err != nil || len(d) != 0 {
+	if d, err := e.store.ClaimDue(e.ctx, 10, time.Minute, nil); err != nil || len(d) != 0 {
 		t.Fatalf("ClaimDue before the retry time = %+v, %v; want nothing", d, err)
 	}
 	e.clock.Add(8 * time.Minute)
-	d, err := e.store.ClaimDue(e.ctx, 10, time.Minute)
+	d, err := e.store.ClaimDue(e.ctx, 10, time.Minute, nil)
 	if err != nil || len(d) != 1 || d[0].Attempts != 2 {
 		t.Fatalf("ClaimDue at the retry time = %+v, %v; want the second attempt", d, err)
 	}
@@ -315,7 +315,7 @@ func TestOutboxDeadlineFromReceipt(t *testing.T) {
 	c.ReceivedAt = c.ConsentDate
 	e.clock.Set(time.Date(2026, 6, 2, 0, 10, 0, 0, e.loc)) // the queue was 20 minutes behind
 	e.apply(c)
-	due, err := e.store.ClaimDue(e.ctx, 10, time.Minute)
+	due, err := e.store.ClaimDue(e.ctx, 10, time.Minute, nil)
 	if err != nil || len(due) != 1 {
 		t.Fatalf("ClaimDue = %+v, %v", due, err)
 	}
@@ -341,7 +341,7 @@ func TestOutboxMarksGroupCommit(t *testing.T) {
 		cmds = append(cmds, byRecipient(fmt.Sprint(i), phoneKey(i), consent.StatusRejected, consent.SourceRegistrySMS, day(e.loc, 0)))
 	}
 	e.apply(cmds...)
-	due, err := e.store.ClaimDue(e.ctx, n, time.Hour)
+	due, err := e.store.ClaimDue(e.ctx, n, time.Hour, nil)
 	if err != nil || len(due) != n {
 		t.Fatalf("ClaimDue: %d, %v", len(due), err)
 	}

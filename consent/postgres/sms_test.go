@@ -79,7 +79,7 @@ func TestRecordReceipt(t *testing.T) {
 	for i := range 3 {
 		e.apply(byRecipient(string(rune('a'+i)), phoneKey(i), consent.StatusRejected, consent.SourceRegistrySMS, day(e.loc, 0)))
 	}
-	due, err := e.store.ClaimDue(e.ctx, 10, time.Minute)
+	due, err := e.store.ClaimDue(e.ctx, 10, time.Minute, nil)
 	if err != nil || len(due) != 3 {
 		t.Fatalf("ClaimDue = %d, %v; want 3", len(due), err)
 	}
@@ -171,7 +171,7 @@ func TestApplyReceipts(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.apply(byRecipient("a", phoneKey(1), consent.StatusRejected, consent.SourceRegistrySMS, day(e.loc, 0)))
-	due, err := e.store.ClaimDue(e.ctx, 10, time.Minute)
+	due, err := e.store.ClaimDue(e.ctx, 10, time.Minute, nil)
 	if err != nil || len(due) != 1 {
 		t.Fatalf("ClaimDue = %d, %v", len(due), err)
 	}

@@ -157,7 +157,7 @@ func TestUnavailable(t *testing.T) {
 			return err
 		}},
 		{"Verify", func() error { _, err := s.Verify(ctx); return err }},
-		{"ClaimDue", func() error { _, err := s.ClaimDue(ctx, 10, time.Minute); return err }},
+		{"ClaimDue", func() error { _, err := s.ClaimDue(ctx, 10, time.Minute, nil); return err }},
 		{"MarkSent", func() error { _, err := s.MarkSent(ctx, 1, "x"); return err }},
 		{"MarkRetry", func() error { return s.MarkRetry(ctx, 1, "x", time.Now()) }},
 		{"MarkFailed", func() error { return s.MarkFailed(ctx, 1, "x") }},
