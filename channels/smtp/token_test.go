@@ -48,6 +48,76 @@ func TestTokens(t *testing.T) {
 	}
 }
 
+// TestTokenTrailingBits: the last of 31 characters carries 2 bits of the
+// 19 octets and 3 bits the decoder ignores (RFC 4648 §3.5). Changing only
+// those must not give a second spelling of a valid token.
+func TestTokenTrailingBits(t *testing.T) {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+	cur := NewTokens([]byte("new key"), []byte("old key"))
+	old := NewTokens([]byte("old key"))
+	for _, tok := range []string{cur.Make(42), old.Make(7), cur.Make(1<<63 - 1)} {
+		want, err := cur.Parse(tok)
+		if err != nil {
+			t.Fatalf("%q: %v", tok, err)
+		}
+		if got, err := cur.Parse(strings.ToUpper(tok)); err != nil || got != want {
+			t.Errorf("%q upper-cased: id %d err %v, want %d", tok, got, err, want)
+		}
+		orig, err := b32.DecodeString(strings.ToUpper(tok))
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := strings.IndexByte(alphabet, tok[len(tok)-1])
+		if last&7 != 0 {
+			t.Fatalf("%q: Make set trailing bits", tok)
+		}
+		for pad := 1; pad < 8; pad++ {
+			alt := tok[:len(tok)-1] + string(alphabet[last|pad])
+			// The point of the test: a lax decoder takes alt for tok.
+			if b, err := b32.DecodeString(strings.ToUpper(alt)); err != nil || string(b) != string(orig) {
+				t.Fatalf("%q does not decode like %q; the test is wrong", alt, tok)
+			}
+			for _, s := range []string{alt, strings.ToUpper(alt)} {
+				if id, err := cur.Parse(s); err == nil {
+					t.Errorf("%q (trailing bits %03b) accepted as id %d", s, pad, id)
+				}
+			}
+		}
+	}
+}
+
+// FuzzTokens: whatever Parse accepts is exactly, up to ASCII case, the
+// token Make writes for that id under one of the configured keys.
+func FuzzTokens(f *testing.F) {
+	cur := NewTokens([]byte("new key"), []byte("old key"))
+	old := NewTokens([]byte("old key"))
+	for _, s := range []string{
+		cur.Make(42), strings.ToUpper(cur.Make(42)), old.Make(7),
+		cur.Make(42)[:30] + "b", strings.Repeat("a", 31), "", "r+",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		id, err := cur.Parse(s)
+		if err != nil {
+			return
+		}
+		if id <= 0 {
+			t.Fatalf("%q: accepted id %d", s, id)
+		}
+		b, err := b32.DecodeString(strings.ToUpper(s))
+		if err != nil {
+			t.Fatalf("%q accepted but does not decode: %v", s, err)
+		}
+		if canon := b32.EncodeToString(b); strings.ToUpper(s) != canon || len(s) != len(canon) {
+			t.Fatalf("%q accepted, not the canonical %q", s, canon)
+		}
+		if low := strings.ToLower(s); low != cur.Make(id) && low != old.Make(id) {
+			t.Fatalf("%q accepted as id %d, but neither key makes it", s, id)
+		}
+	})
+}
+
 func flip(s string) string {
 	b := []byte(s)
 	if b[10] == 'a' {
