@@ -1,6 +1,9 @@
 package consent
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Origin says who issued a command: a service provider through the API, or
 // the recipient through one of the registry's channels.
@@ -49,6 +52,11 @@ type RequestRef struct {
 	ID    string `json:"id"`
 	Index int    `json:"index"`
 }
+
+// CommandID is the command id of the item: the request id, a colon and
+// the index (the İYS subrequest id). A store finds an item's result in its
+// idempotency ledger under this id.
+func (r RequestRef) CommandID() string { return r.ID + ":" + strconv.Itoa(r.Index) }
 
 // Event is one recorded change, as appended to the history.
 type Event struct {

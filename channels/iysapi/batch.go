@@ -37,7 +37,9 @@ type batchView struct {
 
 // subrequestID names item i of a request: it is also the item's command
 // id, the core's idempotency key.
-func subrequestID(requestID string, i int) string { return requestID + ":" + strconv.Itoa(i) }
+func subrequestID(requestID string, i int) string {
+	return consent.RequestRef{ID: requestID, Index: i}.CommandID()
+}
 
 // handleBatch takes up to 1000 consents (İYS "Asenkron Çoklu İzin Ekleme").
 // Items that break a rule needing no stored state are refused here and

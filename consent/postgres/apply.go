@@ -138,7 +138,7 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, cmds []consent.Command, ou
 			// the provider sends the batch again.
 			rerr := consent.Errorf(consent.CodeNotFound, "requestId", "the batch request was withdrawn")
 			out[i].Err = rerr
-			ledger = append(ledger, []any{c.ID, now, nil, string(rerr.Code), rerr.Message})
+			ledger = append(ledger, []any{c.ID, now, nil, string(rerr.Code), rerr.Message, nil})
 			continue
 		}
 		var prev *consent.Consent
@@ -147,8 +147,8 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, cmds []consent.Command, ou
 		}
 		if rerr := consent.Decide(prev, c); rerr != nil {
 			out[i].Err = rerr
-			ledger = append(ledger, []any{c.ID, now, nil, string(rerr.Code), rerr.Message})
-			if c.Request != nil {
+			ledger = append(ledger, []any{c.ID, now, nil, string(rerr.Code), rerr.Message, strings.Join(rerr.Location, ",")})
+			if ownItemRow(c) {
 				items = append(items, []any{c.Request.ID, c.Request.Index, nil, nil, string(rerr.Code), rerr.Message, strings.Join(rerr.Location, ",")})
 			}
 			continue
@@ -171,8 +171,8 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, cmds []consent.Command, ou
 			ConsentDate: c.ConsentDate, CreationDate: now, ReceivedAt: c.ReceivedAt, Evidence: string(ev),
 		})
 		out[i].Event = &consent.Event{Consent: next, CommandID: c.ID, Group: c.GroupID(), Origin: c.Origin, ReceivedAt: c.ReceivedAt, Evidence: c.Evidence}
-		ledger = append(ledger, []any{c.ID, now, txID, nil, nil})
-		if c.Request != nil {
+		ledger = append(ledger, []any{c.ID, now, txID, nil, nil, nil})
+		if ownItemRow(c) {
 			items = append(items, []any{c.Request.ID, c.Request.Index, txID, now, nil, nil, nil})
 		}
 		if ch, ok := s.policy.NeedsConfirmation(c); ok {
@@ -191,7 +191,7 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, cmds []consent.Command, ou
 	}
 	if len(ledger) > 0 {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"commands"},
-			[]string{"command_id", "applied_at", "transaction_id", "error_code", "error_message"},
+			[]string{"command_id", "applied_at", "transaction_id", "error_code", "error_message", "error_location"},
 			pgx.CopyFromRows(ledger)); err != nil {
 			return fmt.Errorf("write command ledger: %w", err)
 		}
@@ -209,6 +209,14 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, cmds []consent.Command, ou
 		}
 	}
 	return nil
+}
+
+// ownItemRow reports whether c's batch item result needs a request_items
+// row. An item whose command id is its RequestRef's has its result in the
+// ledger row already (Request reads it there), which spares every provider
+// batch item a row, an index entry and a foreign-key check.
+func ownItemRow(c consent.Command) bool {
+	return c.Request != nil && c.ID != c.Request.CommandID()
 }
 
 // withdrawnRequests returns the batch request ids named by cmds that no

@@ -51,18 +51,60 @@ func (s *Store) Request(ctx context.Context, iysCode, brandCode int64, id string
 	for i := range res {
 		res[i] = consent.ItemResult{Index: i, Pending: true}
 	}
+	// Items refused before queueing, and results written before 006, are
+	// request_items rows; the rest are in the ledger under their command
+	// ids (see ownItemRow).
 	rows, err := s.pool.Query(ctx, `SELECT idx, transaction_id, creation_date, error_code, error_message, error_location
 		FROM request_items WHERE request_id = $1`, id)
 	if err != nil {
 		return r, nil, wrap(err)
 	}
+	if err := scanItems(rows, res, nil); err != nil {
+		return r, nil, wrap(err)
+	}
+	ids := make([]string, 0, r.Count)
+	index := make(map[string]int, r.Count)
+	for i := range res {
+		if res[i].Pending {
+			cid := consent.RequestRef{ID: id, Index: i}.CommandID()
+			ids = append(ids, cid)
+			index[cid] = i
+		}
+	}
+	if len(ids) == 0 {
+		return r, res, nil
+	}
+	rows, err = s.pool.Query(ctx, `SELECT command_id, transaction_id, applied_at, error_code, error_message, error_location
+		FROM commands WHERE command_id = ANY($1)`, ids)
+	if err != nil {
+		return r, nil, wrap(err)
+	}
+	return r, res, wrap(scanItems(rows, res, index))
+}
+
+// scanItems fills res from rows of (key, transaction_id, date, error_code,
+// error_message, error_location): the key is the item's index, or with
+// index its command id.
+func scanItems(rows pgx.Rows, res []consent.ItemResult, index map[string]int) error {
 	defer rows.Close()
 	for rows.Next() {
 		var idx int
+		var cid string
 		var txID, code, msg, loc *string
 		var created *time.Time
-		if err := rows.Scan(&idx, &txID, &created, &code, &msg, &loc); err != nil {
-			return r, nil, wrap(err)
+		var key any = &idx
+		if index != nil {
+			key = &cid
+		}
+		if err := rows.Scan(key, &txID, &created, &code, &msg, &loc); err != nil {
+			return err
+		}
+		if index != nil {
+			i, ok := index[cid]
+			if !ok {
+				continue
+			}
+			idx = i
 		}
 		if idx < 0 || idx >= len(res) {
 			continue
@@ -81,5 +123,5 @@ func (s *Store) Request(ctx context.Context, iysCode, brandCode int64, id string
 			it.CreationDate = *created
 		}
 	}
-	return r, res, wrap(rows.Err())
+	return rows.Err()
 }

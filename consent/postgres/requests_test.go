@@ -2,14 +2,27 @@ package postgres_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/izin/izin/consent"
 )
 
+// TestRequests runs with the command ids the API gives batch items
+// (RequestRef.CommandID: results read from the ledger) and with other ids
+// (results in request_items rows of their own).
 func TestRequests(t *testing.T) {
 	t.Parallel()
+	for _, ledger := range []bool{true, false} {
+		t.Run(map[bool]string{true: "ledger", false: "own rows"}[ledger], func(t *testing.T) {
+			t.Parallel()
+			testRequests(t, ledger)
+		})
+	}
+}
+
+func testRequests(t *testing.T, ledger bool) {
 	e := newEnv(t)
 	created := e.clock.Now()
 	req := consent.Request{ID: "req-1", IYSCode: iysCode, BrandCode: brandCode, Count: 5, CreatedAt: created}
@@ -58,10 +71,16 @@ func TestRequests(t *testing.T) {
 	})
 
 	ref := func(i int) *consent.RequestRef { return &consent.RequestRef{ID: "req-1", Index: i} }
+	id := func(i int) string {
+		if ledger {
+			return ref(i).CommandID()
+		}
+		return fmt.Sprint("req-1/", i)
+	}
 	cmds := []consent.Command{
-		byProvider("req-1/0", phoneKey(0), consent.StatusApproved, consent.SourceWeb, day(e.loc, 0)),
-		byProvider("req-1/2", phoneKey(2), consent.StatusRejected, consent.SourceWeb, day(e.loc, 0)), // H175
-		byProvider("req-1/3", phoneKey(3), consent.StatusApproved, consent.SourceWeb, day(e.loc, 0)),
+		byProvider(id(0), phoneKey(0), consent.StatusApproved, consent.SourceWeb, day(e.loc, 0)),
+		byProvider(id(2), phoneKey(2), consent.StatusRejected, consent.SourceWeb, day(e.loc, 0)), // H175
+		byProvider(id(3), phoneKey(3), consent.StatusApproved, consent.SourceWeb, day(e.loc, 0)),
 	}
 	cmds[0].Request, cmds[1].Request, cmds[2].Request = ref(0), ref(2), ref(3)
 	e.clock.Add(time.Second)
@@ -82,9 +101,17 @@ func TestRequests(t *testing.T) {
 
 	// Redelivered, the batch changes nothing and its results stand.
 	e.apply(cmds...)
-	if n := e.count(`SELECT count(*) FROM request_items WHERE request_id = 'req-1'`); n != 5 {
-		t.Errorf("%d item results, want 5", n)
+	wantRows := int64(5) // two refused before the queue, three applied
+	if ledger {
+		wantRows = 2 // the applied ones are in the ledger
 	}
+	if n := e.count(`SELECT count(*) FROM request_items WHERE request_id = 'req-1'`); n != wantRows {
+		t.Errorf("%d request_items rows, want %d", n, wantRows)
+	}
+	check("redelivered", []want{
+		{tx: true}, {code: consent.CodePhoneInvalid, loc: []string{"recipient"}}, {code: consent.CodeFirstRecordRefusal, loc: []string{"status"}},
+		{tx: true}, {code: consent.CodeDuplicateInBatch},
+	})
 
 	for _, tt := range []struct {
 		name           string
