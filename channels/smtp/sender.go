@@ -131,7 +131,10 @@ func (s *Sender) deliver(ctx context.Context, envFrom, to string, msg []byte) er
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", s.cfg.Smarthost)
 	if err != nil {
-		err = fmt.Errorf("smarthost: %w", err)
+		// Nothing can be sent while the smarthost is unreachable: the
+		// dispatcher holds e-mail confirmations a while rather than
+		// spending each one's attempts.
+		err = fmt.Errorf("smarthost: %w (%w)", err, core.ErrChannelDown)
 		s.setDown(err)
 		return err
 	}

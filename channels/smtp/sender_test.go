@@ -185,6 +185,9 @@ func TestSenderErrors(t *testing.T) {
 			host.refuse = tc.refuse
 			host.mu.Unlock()
 			_, err := s.Send(context.Background(), confirmationFor(5))
+			if errors.Is(err, core.ErrChannelDown) {
+				t.Errorf("err %v says the channel is down: the smarthost answered", err)
+			}
 			if err == nil || errors.As(err, &perm) != tc.permanent {
 				t.Errorf("err %v, permanent %v, want %v", err, errors.As(err, &perm), tc.permanent)
 			}
@@ -196,8 +199,8 @@ func TestSenderErrors(t *testing.T) {
 	if err := down.Ready(context.Background()); err != nil {
 		t.Errorf("ready before any attempt: %v", err)
 	}
-	if _, err := down.Send(context.Background(), confirmationFor(5)); err == nil || errors.As(err, &perm) {
-		t.Errorf("smarthost down: %v, want a temporary error", err)
+	if _, err := down.Send(context.Background(), confirmationFor(5)); err == nil || errors.As(err, &perm) || !errors.Is(err, core.ErrChannelDown) {
+		t.Errorf("smarthost down: %v, want a temporary error saying the channel is down", err)
 	}
 	if err := down.Ready(context.Background()); err == nil {
 		t.Error("ready after the smarthost could not be reached")
