@@ -84,7 +84,7 @@ func (a *API) handleBatch(w http.ResponseWriter, r *http.Request, c caller) erro
 	}
 
 	now := a.now()
-	id := uuid.NewString()
+	id := uuid.Must(uuid.NewV7()).String() // time-ordered: the ledger and group indexes grow at one end
 	parsed := make([]*consent.Command, len(uploads))
 	for i, u := range uploads {
 		if failed[i] != nil {

@@ -69,7 +69,7 @@ func (a *API) handleConsent(w http.ResponseWriter, r *http.Request, c caller) er
 		a.metrics.count(outcomeRefused, 1)
 		return perr
 	}
-	cmd.ID = uuid.NewString()
+	cmd.ID = uuid.Must(uuid.NewV7()).String()
 	cmd.Evidence = consent.Evidence{Channel: "api", Peer: c.username}
 	// The write runs detached from the client's context: a client that
 	// hangs up must not roll back (or leave in doubt) a write under way.

@@ -153,7 +153,9 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, cmds []consent.Command, ou
 			}
 			continue
 		}
-		txID := strings.ReplaceAll(uuid.NewString(), "-", "")
+		// Time-ordered (UUIDv7), so the unique index on transaction ids
+		// grows at its right edge instead of taking a random page per event.
+		txID := strings.ReplaceAll(uuid.Must(uuid.NewV7()).String(), "-", "")
 		next := consent.Next(c, now, txID)
 		state[c.Key] = next
 		if _, ok := final[c.Key]; !ok {
