@@ -73,8 +73,8 @@ func (a allReport) fractions() []string {
 		return fmt.Sprintf("%s %.0f/s: izin's best %.0f consent changes/s is %.1f%% of it", name, v, b, 100*b/v)
 	}
 	return []string{
-		f("pgbench, 1 event + upsert per transaction, 16 clients", a.Base.PgSingle),
-		f("pgbench, 500 events + upserts per transaction, 4 clients", a.Base.PgBatch),
+		f("pgbench writing izin's rows for one SMS refusal (event, chain head, state, ledger, confirmation, evidence) into izin's tables, one per transaction, 16 clients", a.Base.PgSingle),
+		f("the same, 500 per transaction, 4 clients", a.Base.PgBatch),
 		f("redis-benchmark XADD 230 bytes, 50 clients, unpipelined", a.Base.RedisXAdd),
 		f("redis-benchmark XADD 230 bytes, 50 clients, pipelined 16", a.Base.RedisXAdd16),
 	}

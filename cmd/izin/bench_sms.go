@@ -42,6 +42,8 @@ func cmdBenchSMS(ctx context.Context, e env, args []string) error {
 	shortCode := fs.String("short-code", "3338", "destination of the messages")
 	poll := fs.Duration("poll", 2*time.Millisecond, "PostgreSQL poll interval for commits")
 	drain := fs.Duration("drain", 60*time.Second, "how long to wait for the last commits")
+	withPgbench := fs.Bool("pgbench", true, "then run pgbench writing the same rows, for comparison")
+	pgbenchSecs := fs.Int("pgbench-seconds", 10, "duration of each pgbench run")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -136,7 +138,17 @@ func cmdBenchSMS(ctx context.Context, e env, args []string) error {
 	if err := <-pollDone; err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("bench sms: poll: %w", err)
 	}
-	b.report(e, *rate, offered, start, *poll)
+	commitRate := b.report(e, *rate, offered, start, *poll)
+	if !*withPgbench {
+		return nil
+	}
+	lim, err := pgbenchSameRows(ctx, c.DatabaseURL, *pgbenchSecs)
+	if err != nil {
+		return fmt.Errorf("bench sms: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "pgbench in the same run, izin's rows of an SMS refusal (event, chain head, state, ledger, confirmation, evidence) in izin's tables:\n")
+	fmt.Fprintf(e.stdout, "  one per transaction, 16 clients: %.0f/s; izin's %.0f committed msg/s is %.0f%% of it\n", lim.OnePerTx, commitRate, 100*commitRate/lim.OnePerTx)
+	fmt.Fprintf(e.stdout, "  500 per transaction, 4 clients:  %.0f/s; izin's %.0f committed msg/s is %.0f%% of it\n", lim.Batched, commitRate, 100*commitRate/lim.Batched)
 	return nil
 }
 
@@ -193,7 +205,8 @@ func (b *smsBench) pollCommits(ctx context.Context, pool *pgxpool.Pool, last int
 	})
 }
 
-func (b *smsBench) report(e env, rate float64, offered time.Duration, start time.Time, poll time.Duration) {
+// report prints the run's figures and returns the committed rate.
+func (b *smsBench) report(e env, rate float64, offered time.Duration, start time.Time, poll time.Duration) float64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	pick := func(xs []time.Duration) []time.Duration {
@@ -229,6 +242,7 @@ func (b *smsBench) report(e env, rate float64, offered time.Duration, start time
 	line("deliver_sm → consent committed", commit)
 	fmt.Fprintf(e.stdout, "  commit times are late by up to one poll (%s) plus one query (mean %s over %d polls)\n",
 		poll, q.Round(10*time.Microsecond), b.polls)
+	return commitRate
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

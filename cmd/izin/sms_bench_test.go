@@ -40,12 +40,14 @@ func TestBenchSMS(t *testing.T) {
 	}
 	s := env.serve(nil, "--config", cfg)
 
-	out, errOut, code := env.cli("", nil, "bench", "sms", "--addr", addr, "--rate", "50", "--duration", "2s")
+	out, errOut, code := env.cli("", nil, "bench", "sms", "--addr", addr, "--rate", "50", "--duration", "2s", "--pgbench-seconds", "1")
 	if code != 0 {
 		t.Fatalf("bench sms: exit %d: %s\n%s", code, out, errOut)
 	}
 	if !regexp.MustCompile(`100 sent, 100 acked .* 0 refused or failed, 100 committed`).MatchString(out) ||
-		!regexp.MustCompile(`deliver_sm → consent committed +n=100 +p50 \S+ +p99 `).MatchString(out) {
+		!regexp.MustCompile(`deliver_sm → consent committed +n=100 +p50 \S+ +p99 `).MatchString(out) ||
+		!regexp.MustCompile(`one per transaction, 16 clients: [1-9][0-9]*/s; izin's [0-9]+ committed msg/s is [0-9]+% of it`).MatchString(out) ||
+		!regexp.MustCompile(`500 per transaction, 4 clients: +[1-9][0-9]*/s`).MatchString(out) {
 		t.Errorf("bench sms printed:\n%s", out)
 	}
 	s.stop(t)
