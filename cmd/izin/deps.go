@@ -33,6 +33,7 @@ func openStore(ctx context.Context, c Config, log *slog.Logger, loc *time.Locati
 	if pc.MaxConns < 8 {
 		pc.MaxConns = 8
 	}
+	postgres.ConfigurePool(pc)
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, nil, fmt.Errorf("database: %w", err)

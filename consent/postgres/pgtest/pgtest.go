@@ -60,7 +60,12 @@ func Schema(t testing.TB) (string, *pgxpool.Pool) {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	pool, err := pgxpool.New(ctx, u.String())
+	pc, err := pgxpool.ParseConfig(u.String())
+	if err != nil {
+		t.Fatalf("pgtest: pool: %v", err)
+	}
+	postgres.ConfigurePool(pc) // as izin serve's pool
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		t.Fatalf("pgtest: pool: %v", err)
 	}
