@@ -186,6 +186,9 @@ func TestDispatcherChannelDown(t *testing.T) {
 			defer func() { cancel(); <-done }()
 
 			time.Sleep(1500 * time.Millisecond) // over a second's pause and a retry
+			if g := testutil.ToFloat64(m.ChannelDown.WithLabelValues("sms")); g != 1 {
+				t.Errorf("channel down gauge %v while down", g)
+			}
 			ds.mu.Lock()
 			tried := ds.attempts
 			ds.up = true
@@ -200,9 +203,6 @@ func TestDispatcherChannelDown(t *testing.T) {
 			}
 			if !readier && tried > 2*50 {
 				t.Errorf("sender tried %d times in 1.5s of outage; want at most two claimed batches", tried)
-			}
-			if g := testutil.ToFloat64(m.ChannelDown.WithLabelValues("sms")); g != 1 {
-				t.Errorf("channel down gauge %v while down", g)
 			}
 
 			deadline := time.Now().Add(20 * time.Second)
