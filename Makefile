@@ -37,20 +37,25 @@ fuzz:
 fuzz-short:
 	scripts/fuzz.sh 5s
 
-# Every channel at once against izin serve at a few offered rates, with
-# pgbench and redis-benchmark for comparison: docs/bench/all.md and
-# docs/bench/all-latency.svg. Starts its own izin serve (docs/bench/
-# loadall.yaml: database izin_loadall, ports of its own) and stops it.
+# Load runs (issue 7), each against an izin serve of its own on a fresh
+# database (scripts/bench.sh, docs/bench/loadall.yaml), writing a table and
+# a plot of latency against offered rate (all.md, all-latency.svg):
+#   bench        every channel at once, mixed as in docs/bench/all.md, with
+#                pgbench and redis-benchmark in the same run  → docs/bench
+#   bench-sms    SMS only, stepping up to the ceiling        → docs/bench/sms
+#   bench-batch  provider batches of 1000 consents           → docs/bench/batch
+# About 3, 6 and 5 minutes.
 BENCH_CONFIG ?= docs/bench/loadall.yaml
 BENCH_RATES  ?= 250,500,1000,2000
-.PHONY: bench
+.PHONY: bench bench-sms bench-batch
 bench: build
-	$(BIN) migrate --config $(BENCH_CONFIG)
-	-IZIN_PROVIDER_PASSWORD=s3cret-pass $(BIN) provider add --config $(BENCH_CONFIG) --iys-code 600100 --name ACME --username acme
-	-$(BIN) brand add --config $(BENCH_CONFIG) --iys-code 600100 --brand-code 600101 --name ACME --short-name ACME
-	$(BIN) serve --config $(BENCH_CONFIG) > $${TMPDIR:-/tmp}/izin-bench-serve.log 2>&1 & pid=$$!; \
-	trap 'kill $$pid; wait $$pid' EXIT; \
-	$(BIN) bench all --config $(BENCH_CONFIG) --rates $(BENCH_RATES) --step 20s --out docs/bench
+	BIN=$(BIN) BENCH_CONFIG=$(BENCH_CONFIG) scripts/bench.sh docs/bench $(BENCH_RATES) --step 20s
+
+bench-sms: build
+	BIN=$(BIN) BENCH_CONFIG=$(BENCH_CONFIG) scripts/bench.sh docs/bench/sms 1000,2000,3000,4000,5000,6000,7000 --mix sms=100 --step 20s --drain 30s
+
+bench-batch: build
+	BIN=$(BIN) BENCH_CONFIG=$(BENCH_CONFIG) scripts/bench.sh docs/bench/batch 10000,15000,20000,22000,25000 --mix batch=100 --batch-size 1000 --step 25s --drain 60s --baseline=false
 
 # The fault run (issue 7), about 7 minutes: its own Redis (AOF) and
 # PostgreSQL cluster on free ports, izin processes by role killed and
