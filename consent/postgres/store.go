@@ -139,9 +139,13 @@ func (s *Store) ByRecipient(ctx context.Context, recipient string) ([]consent.Co
 // afresh (force_custom_plan) fixed small transactions but chose the same
 // scans for 1000-key provider batches (399 scans, 37 million rows). The
 // setting only prices sequential scans out: a query with no usable index
-// still gets one.
+// still gets one, at a cost so high that it would pass jit_above_cost and
+// be compiled at every execution, so JIT is off too (nothing the store
+// runs is long enough to gain from it).
 func ConfigurePool(pc *pgxpool.Config) {
-	if _, ok := pc.ConnConfig.RuntimeParams["enable_seqscan"]; !ok {
-		pc.ConnConfig.RuntimeParams["enable_seqscan"] = "off"
+	for k, v := range map[string]string{"enable_seqscan": "off", "jit": "off"} {
+		if _, ok := pc.ConnConfig.RuntimeParams[k]; !ok {
+			pc.ConnConfig.RuntimeParams[k] = v
+		}
 	}
 }
