@@ -30,5 +30,11 @@ log=${TMPDIR:-/tmp}/izin-bench-serve.log
 "$BIN" serve --config "$CONFIG" >"$log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; clean' EXIT
+sleep 2
+if ! kill -0 $pid 2>/dev/null; then # a port taken, a bad config: say so, not bench another server
+  echo "izin serve exited:" >&2
+  tail -3 "$log" >&2
+  exit 1
+fi
 "$BIN" bench all --config "$CONFIG" --rates "$rates" --out "$out" "$@"
 echo "izin serve's peak resident memory: $(awk '/VmHWM/ {print $2, $3}' /proc/$pid/status)"
