@@ -64,6 +64,35 @@ func (a allReport) best() float64 {
 	return b
 }
 
+// Latency targets of issue 7, for SMS at 2,000/s: the report names the
+// highest step up to which every step meets each.
+const (
+	targetAckP99    = 20 * time.Millisecond
+	targetCommitP99 = 250 * time.Millisecond
+)
+
+// headline says up to which offered rate (all channels together) the ack
+// and commit p99 stay within the targets with nothing lost or failed, and
+// the highest rate committed.
+func (a allReport) headline() string {
+	upTo := func(ok func(stepResult) bool) string {
+		r := 0.0
+		for _, s := range a.Steps {
+			if !ok(s) || s.total.errors > 0 || s.total.missing > 0 {
+				break
+			}
+			r = s.rate
+		}
+		if r == 0 {
+			return "at no step"
+		}
+		return fmt.Sprintf("up to %.0f/s offered", r)
+	}
+	return fmt.Sprintf("ack p99 within %s %s; commit p99 within %s %s; highest rate committed %.0f/s",
+		fmtDur(targetAckP99), upTo(func(s stepResult) bool { return s.total.ack[1] <= targetAckP99 }),
+		fmtDur(targetCommitP99), upTo(func(s stepResult) bool { return s.total.commit[1] <= targetCommitP99 }), a.best())
+}
+
 func (a allReport) fractions() []string {
 	if a.Base.PgSingle == 0 {
 		return nil
@@ -81,6 +110,7 @@ func (a allReport) fractions() []string {
 }
 
 func printFractions(e env, a allReport) {
+	fmt.Fprintln(e.stdout, "  "+a.headline())
 	for _, l := range a.fractions() {
 		fmt.Fprintln(e.stdout, "  "+l)
 	}
@@ -132,6 +162,7 @@ func (a allReport) markdown() []byte {
 		}
 		row("**all**", s.total)
 	}
+	fmt.Fprintf(&b, "\nAll channels together: %s.\n", a.headline())
 	if fr := a.fractions(); fr != nil {
 		b.WriteString("\nThe machine's own limits, measured in the same run after the steps:\n\n")
 		for _, l := range fr {
@@ -185,6 +216,12 @@ func (a allReport) svg() []byte {
 		xx := x(s.rate)
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#ddd"/>`+"\n", xx, top, xx, top+ph)
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">%.0f</text>`+"\n", xx, top+ph+16, s.rate)
+	}
+	for _, t := range []time.Duration{targetAckP99, targetCommitP99} {
+		if yy := y(t); yy >= top {
+			fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#888" stroke-dasharray="1 3"/>`+"\n", left, yy, left+pw, yy)
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" fill="#666">target %s</text>`+"\n", left+4, yy-3, fmtDur(t))
+		}
 	}
 	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">offered consent changes per second</text>`+"\n", left+pw/2, h-12)
 	fmt.Fprintf(&b, `<text transform="translate(16 %.1f) rotate(-90)" text-anchor="middle">latency (log scale)</text>`+"\n", top+ph/2)

@@ -164,3 +164,30 @@ func TestAllReportPlot(t *testing.T) {
 		}
 	}
 }
+
+func TestAllReportHeadline(t *testing.T) {
+	step := func(rate float64, ack, commit time.Duration, missing int) stepResult {
+		s := stepResult{rate: rate}
+		s.total.ack[1], s.total.commit[1], s.total.missing, s.total.committed = ack, commit, missing, rate
+		return s
+	}
+	ms := time.Millisecond
+	tests := []struct {
+		steps []stepResult
+		want  string
+	}{
+		{[]stepResult{step(1000, 5*ms, 30*ms, 0), step(2000, 8*ms, 60*ms, 0), step(4000, 25*ms, 200*ms, 0), step(6000, 60*ms, 300*ms, 0)},
+			"ack p99 within 20.0ms up to 2000/s offered; commit p99 within 250.0ms up to 4000/s offered; highest rate committed 6000/s"},
+		// A step back within the target after one outside does not count.
+		{[]stepResult{step(1000, 30*ms, 30*ms, 0), step(2000, 8*ms, 60*ms, 0)},
+			"ack p99 within 20.0ms at no step; commit p99 within 250.0ms up to 2000/s offered; highest rate committed 2000/s"},
+		// Nor does a step that lost a change.
+		{[]stepResult{step(1000, 5*ms, 30*ms, 0), step(2000, 8*ms, 60*ms, 1)},
+			"ack p99 within 20.0ms up to 1000/s offered; commit p99 within 250.0ms up to 1000/s offered; highest rate committed 2000/s"},
+	}
+	for _, tt := range tests {
+		if got := (allReport{Steps: tt.steps}).headline(); got != tt.want {
+			t.Errorf("headline\n got %s\nwant %s", got, tt.want)
+		}
+	}
+}
