@@ -30,7 +30,14 @@ const (
 	faultCore     = "core"     // SIGKILL a core process, start it again
 	faultRedis    = "redis"    // SIGKILL redis-server, start it on the same dir and port
 	faultPostgres = "postgres" // pg_ctl stop -m immediate, start
+	// The confirmations' SMSC goes away: it drops its links and refuses
+	// binds for the outage, then takes them again. The outbox must hold
+	// the confirmations (their attempts unspent) and send each once after.
+	faultSMSC = "smsc"
 )
+
+// faultKinds lists every kind, in the report's order.
+var faultKinds = []string{faultIntake, faultCore, faultRedis, faultPostgres, faultSMSC}
 
 // chaosOptions are the flags of `izin chaos`.
 type chaosOptions struct {
@@ -73,7 +80,7 @@ func cmdChaos(ctx context.Context, e env, args []string) error {
 	fs.IntVar(&o.apiBatch, "api-batch", 20, "consents per provider batch")
 	fs.IntVar(&o.intakes, "intakes", 2, "intake processes")
 	fs.IntVar(&o.cores, "cores", 2, "core processes")
-	faults := fs.String("faults", "intake,core,redis,postgres", "fault kinds, injected in this order, round robin")
+	faults := fs.String("faults", "intake,core,redis,postgres,smsc", "fault kinds, injected in this order, round robin")
 	fs.StringVar(&o.bin, "bin", "", "the izin binary to run (default: this one)")
 	fs.StringVar(&o.pgBin, "pg-bin", "/usr/lib/postgresql/15/bin", "directory of initdb and pg_ctl")
 	fs.BoolVar(&o.keep, "keep", false, "keep the data and logs directory (always kept on a violation)")
@@ -88,11 +95,11 @@ func cmdChaos(ctx context.Context, e env, args []string) error {
 	}
 	for _, f := range strings.Split(*faults, ",") {
 		switch f = strings.TrimSpace(f); f {
-		case faultIntake, faultCore, faultRedis, faultPostgres:
+		case faultIntake, faultCore, faultRedis, faultPostgres, faultSMSC:
 			o.faults = append(o.faults, f)
 		case "":
 		default:
-			return fmt.Errorf("%w: unknown fault kind %q (intake, core, redis, postgres)", errUsage, f)
+			return fmt.Errorf("%w: unknown fault kind %q (%s)", errUsage, f, strings.Join(faultKinds, ", "))
 		}
 	}
 	if o.duration <= 0 || o.faultEvery <= 0 || o.rate <= 0 || o.apiEvery <= 0 || o.apiBatch < 1 || o.intakes < 1 || o.cores < 1 || o.giveUp <= 0 || o.phantoms < 0 {
@@ -211,7 +218,7 @@ func (r *chaosRun) setup(ctx context.Context) error {
 	}
 	r.dbURL = r.pg.url()
 
-	accounts := map[string]string{"izin": "secret"}
+	accounts := map[string]string{chaosSystemID: chaosPassword}
 	r.simMO = smsc.New(smsc.Config{Addr: "127.0.0.1:0", Accounts: accounts})
 	r.simOut = smsc.New(smsc.Config{Addr: "127.0.0.1:0", Accounts: accounts})
 	moAddr, err := r.simMO.Start()
@@ -355,6 +362,9 @@ func (r *chaosRun) restartExited(ctx context.Context) {
 	}
 }
 
+// The account izin binds to the simulators with.
+const chaosSystemID, chaosPassword = "izin", "secret"
+
 // inject causes one fault of kind and brings the part back after the
 // outage; the k-th fault of a kind picks the k-th process of that role.
 // It returns when the part was started again.
@@ -380,6 +390,12 @@ func (r *chaosRun) inject(ctx context.Context, kind string, k int) error {
 		}
 		sleepCtx(ctx, r.o.outage)
 		return r.pg.start(ctx)
+	case faultSMSC:
+		r.simOut.SetAccount(chaosSystemID, "refused")
+		r.simOut.DropLinks()
+		sleepCtx(ctx, r.o.outage)
+		r.simOut.SetAccount(chaosSystemID, chaosPassword)
+		return nil
 	}
 	return fmt.Errorf("unknown fault %q", kind)
 }

@@ -48,7 +48,7 @@ type chaosReport struct {
 	events              int
 	appliedUnacked      int // events whose cause was offered but never seen acknowledged
 	confirmationsSent   int
-	resentUnmarked      int // sent again after a send the outbox could not mark
+	resentUnmarked      int // sent again after a send the outbox could not mark, or an attempt whose answer was lost
 	notSent             []string
 	deadLetters         int64
 	auditOK             bool
@@ -310,7 +310,7 @@ func (r *chaosRun) checkConfirmations(ctx context.Context, rep *chaosReport, poo
 		submits[strings.TrimPrefix(s.To, "+")]++
 		rep.submitsConfirmation++
 	}
-	unmarked := r.unmarkedSends()
+	unmarked, failed := r.outboxLog()
 	seen := map[string]bool{}
 	for _, e := range evs {
 		if seen[e.group] {
@@ -328,9 +328,11 @@ func (r *chaosRun) checkConfirmations(ctx context.Context, rep *chaosReport, poo
 			rep.confirmationsSent++
 		case c.state == "sent" && n == 0:
 			rep.violate("confirmation marked sent, not seen by the SMSC", fmt.Sprintf("confirmation %d", c.id))
-		case c.state == "sent" && unmarked[c.id] >= n-1:
-			// At least once: the outbox sent it, could not record that
-			// (PostgreSQL was down), and sent it again after the lease.
+		case c.state == "sent" && unmarked[c.id]+failed[c.id] >= n-1:
+			// At least once: the outbox sent it and could not record that
+			// (PostgreSQL was down), or the SMSC took it but its answer
+			// was lost with the link (the outbox logged the failed
+			// attempt); either way it was sent again, as it must be.
 			rep.confirmationsSent++
 			rep.resentUnmarked++
 		case c.state == "sent":
@@ -344,29 +346,37 @@ func (r *chaosRun) checkConfirmations(ctx context.Context, rep *chaosReport, poo
 	return nil
 }
 
-// unmarkedSends reads the outbox's log for "confirmation sent but not
-// marked" and counts them by confirmation id.
-func (r *chaosRun) unmarkedSends() map[int64]int {
-	out := map[int64]int{}
+// outboxLog reads the outbox's log and counts, by confirmation id, the
+// sends it could not mark ("confirmation sent but not marked") and the
+// attempts that failed after reaching the SMSC's link ("confirmation will
+// be retried"): each may explain one more submit_sm.
+func (r *chaosRun) outboxLog() (unmarked, failed map[int64]int) {
+	unmarked, failed = map[int64]int{}, map[int64]int{}
 	f, err := os.Open(filepath.Join(r.tmp, "logs", "outbox.log"))
 	if err != nil {
-		return out
+		return unmarked, failed
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		if !strings.Contains(sc.Text(), "confirmation sent but not marked") {
+		var into map[int64]int
+		switch t := sc.Text(); {
+		case strings.Contains(t, "confirmation sent but not marked"):
+			into = unmarked
+		case strings.Contains(t, "confirmation will be retried"):
+			into = failed
+		default:
 			continue
 		}
 		var l struct {
 			ID int64 `json:"id"`
 		}
 		if json.Unmarshal(sc.Bytes(), &l) == nil {
-			out[l.ID]++
+			into[l.ID]++
 		}
 	}
-	return out
+	return unmarked, failed
 }
 
 func commandErrors(ctx context.Context, pool *pgxpool.Pool) (map[string]string, error) {
@@ -427,7 +437,7 @@ func (rep *chaosReport) write(dir string) error {
 		rep.opts.intakes, rep.opts.cores, rep.opts.giveUp)
 
 	p("## Faults\n\n| kind | injected | recovered | max recovery (from fault) | median (from fault) | max recovery (from restart) |\n|---|---|---|---|---|---|\n")
-	for _, k := range []string{faultIntake, faultCore, faultRedis, faultPostgres} {
+	for _, k := range faultKinds {
 		fs := rep.faults[k]
 		if fs == nil {
 			continue
@@ -438,7 +448,7 @@ func (rep *chaosReport) write(dir string) error {
 			quantile(rs, 0.5).Round(10*time.Millisecond), quantile(ar, 1).Round(10*time.Millisecond))
 	}
 	p("\nRecovery: from the fault (kill) until every izin process answers /readyz 200, both simulators have a bind, and no queue entry is older than 1 s (a dead worker's entries reclaimed and applied); *from fault* includes the %s outage before the part is started again; *from restart* counts from the moment the part was started again (Redis answering PING, PostgreSQL accepting connections, izin printing its listener).\n", rep.opts.outage)
-	for _, k := range []string{faultIntake, faultCore, faultRedis, faultPostgres} {
+	for _, k := range faultKinds {
 		if fs := rep.faults[k]; fs != nil && len(fs.errors) > 0 {
 			p("\nInjection errors (%s): %s\n", k, strings.Join(fs.errors, "; "))
 		}
@@ -451,7 +461,7 @@ func (rep *chaosReport) write(dir string) error {
 		p("| … of which %s | %d |\n", why, rep.apiFailures[why])
 	}
 	p("| events in PostgreSQL | %d |\n| applied but unacknowledged (peer gave up or timed out after izin queued) | %d |\n", rep.events, rep.appliedUnacked)
-	p("| confirmations sent once | %d |\n| … of which sent again after an unmarked send (outbox log) | %d |\n| confirmations not sent, with a reason | %d |\n", rep.confirmationsSent, rep.resentUnmarked, len(rep.notSent))
+	p("| confirmations sent once | %d |\n| … of which sent again after an unmarked send or a failed attempt (outbox log) | %d |\n| confirmations not sent, with a reason | %d |\n", rep.confirmationsSent, rep.resentUnmarked, len(rep.notSent))
 	p("| dead-lettered queue entries | %d |\n| queue and outbox drained after the load | %v (%s) |\n", rep.deadLetters, rep.drained, rep.drainTook.Round(time.Second))
 
 	p("\n## Invariants\n\n| invariant | violations |\n|---|---|\n")

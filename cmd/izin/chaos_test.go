@@ -37,7 +37,7 @@ func TestChaosSmoke(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, izinBin, "chaos", "--duration", "18s", "--fault-every", "3s", "--outage", "500ms",
-		"--faults", "core,redis", "--intakes", "1", "--cores", "1", "--rate", "20", "--api-every", "2s", "--api-batch", "5",
+		"--faults", "core,redis,smsc", "--intakes", "1", "--cores", "1", "--rate", "20", "--api-every", "2s", "--api-batch", "5",
 		"--drain", "30s", "--give-up", "20s", "--phantoms", "1", "--out", out)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	var stdout, stderr bytes.Buffer
@@ -76,7 +76,7 @@ func TestChaosSmoke(t *testing.T) {
 			t.Errorf("%s: %d violations, want %d", inv, n, want)
 		}
 	}
-	for _, kind := range []string{faultCore, faultRedis} {
+	for _, kind := range []string{faultCore, faultRedis, faultSMSC} {
 		m := regexp.MustCompile(`(?m)^\| ` + kind + ` \| (\d+) \| (\d+) \|`).FindSubmatch(report)
 		if m == nil {
 			t.Errorf("report has no %s faults", kind)
