@@ -15,6 +15,7 @@ import (
 	"github.com/izin/izin/channels/smpp/pdu"
 	"github.com/izin/izin/consent"
 	"github.com/izin/izin/consent/postgres"
+	"github.com/izin/izin/internal/groupcommit"
 )
 
 // startSMS binds to the configured SMSCs (PRODUCT.md §3): one esme.Session
@@ -96,44 +97,18 @@ func startSMS(_ context.Context, d *serveDeps) error {
 type smsEvidence struct {
 	store *postgres.Store
 	max   int // messages per commit
-
-	mu       sync.Mutex
-	pending  []*evidenceReq
-	flushing bool
-}
-
-type evidenceReq struct {
-	m    postgres.SMSMessage
-	done chan evidenceResult
-}
-
-// evidenceResult answers a waiting Keep: its commit's error, or lead: the
-// previous committer handed over and this Keep commits the next batch.
-type evidenceResult struct {
-	err  error
-	lead bool
+	group *groupcommit.Group[postgres.SMSMessage]
 }
 
 func newSMSEvidence(store *postgres.Store) *smsEvidence {
-	return &smsEvidence{store: store, max: 500}
+	const max = 500
+	return &smsEvidence{store: store, max: max, group: &groupcommit.Group[postgres.SMSMessage]{Max: max, Timeout: 10 * time.Second,
+		Write: func(ctx context.Context, ms []postgres.SMSMessage) error { return store.KeepSMS(ctx, ms...) }}}
 }
 
+// Keep returns once m's row has committed.
 func (e *smsEvidence) Keep(ctx context.Context, m intake.Message) error {
-	r := &evidenceReq{done: make(chan evidenceResult, 1), m: smsRow(m)}
-	e.mu.Lock()
-	e.pending = append(e.pending, r)
-	lead := !e.flushing
-	e.flushing = true
-	e.mu.Unlock()
-	if !lead {
-		// No ctx case: the committer answers every request it took, within
-		// its own timeout, and a handed-over lead must not be dropped.
-		res := <-r.done
-		if !res.lead {
-			return res.err
-		}
-	}
-	return e.commit(ctx, r)
+	return e.group.Do(ctx, smsRow(m))
 }
 
 func smsRow(m intake.Message) postgres.SMSMessage {
@@ -142,44 +117,6 @@ func smsRow(m intake.Message) postgres.SMSMessage {
 		DataCoding: m.DataCoding, Parts: m.Parts, Text: m.Text, Raw: m.Raw, Outcome: string(m.Outcome),
 		Reply: m.Reply, CommandIDs: m.CommandIDs, ReceivedAt: m.ReceivedAt,
 	}
-}
-
-// commit writes pending batches until it has written own's, then hands the
-// lead to the first request still pending, if any, so that no caller
-// commits for others for long.
-func (e *smsEvidence) commit(ctx context.Context, own *evidenceReq) error {
-	var ownErr error
-	written := false
-	for !written {
-		e.mu.Lock()
-		n := min(len(e.pending), e.max)
-		batch := e.pending[:n:n]
-		e.pending = e.pending[n:]
-		e.mu.Unlock()
-		rows := make([]postgres.SMSMessage, len(batch))
-		for i, r := range batch {
-			rows[i] = r.m
-		}
-		// Detached from the caller: the batch is everyone's.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		err := e.store.KeepSMS(cctx, rows...)
-		cancel()
-		for _, r := range batch {
-			if r == own {
-				ownErr, written = err, true
-				continue
-			}
-			r.done <- evidenceResult{err: err}
-		}
-	}
-	e.mu.Lock()
-	if len(e.pending) > 0 {
-		e.pending[0].done <- evidenceResult{lead: true}
-	} else {
-		e.flushing = false
-	}
-	e.mu.Unlock()
-	return ownErr
 }
 
 // laterEvidence keeps the evidence of queued messages after their

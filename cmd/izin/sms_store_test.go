@@ -22,7 +22,7 @@ func TestSMSEvidenceGroupCommit(t *testing.T) {
 	_, pool := pgtest.Schema(t)
 	store := postgres.New(pool, postgres.Options{})
 	ev := newSMSEvidence(store)
-	ev.max = 7 // several batches, and hand-overs between them
+	ev.group.Max = 7 // several batches, and hand-overs between them
 	const n = 300
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -54,8 +54,11 @@ func TestSMSEvidenceGroupCommit(t *testing.T) {
 	if rows != n {
 		t.Errorf("%d rows, want %d", rows, n)
 	}
-	if ev.flushing || len(ev.pending) != 0 {
-		t.Errorf("after all Keeps: flushing %v, %d pending", ev.flushing, len(ev.pending))
+	if !ev.group.Idle() {
+		t.Errorf("after all Keeps the group is still writing or holds items")
+	}
+	if w := ev.group.Writes(); w < n/7 || w >= n {
+		t.Errorf("%d commits for %d messages in batches of 7", w, n)
 	}
 
 	// A database that is gone: every caller gets the error, none hangs.

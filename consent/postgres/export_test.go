@@ -23,4 +23,4 @@ func EventHash(ctx context.Context, pool *pgxpool.Pool, id int64) ([]byte, error
 }
 
 // MarkCommits is how many transactions the store's group commit has run.
-func (s *Store) MarkCommits() int64 { return s.marks.commits.Load() }
+func (s *Store) MarkCommits() int64 { return s.marks.Writes() }

@@ -67,7 +67,7 @@ func (s *Store) ClaimDue(ctx context.Context, limit int, lease time.Duration, ch
 func (s *Store) MarkSent(ctx context.Context, id int64, peerRef string) (late bool, err error) {
 	now := s.now()
 	found := false
-	err = s.marks.do(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	err = s.marks.Do(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `UPDATE confirmations SET state = 'sent', sent_at = $2, late = ($2 > deadline), peer_ref = $3, last_error = NULL
 			WHERE id = $1 RETURNING late`, id, now, peerRef).Scan(&late)
 		if errors.Is(err, pgx.ErrNoRows) {

@@ -137,7 +137,7 @@ func (s *Store) RecordReceipt(ctx context.Context, r SMSReceipt) (matched bool, 
 	}
 	// Group-committed with the outbox's other small writes: a receipt per
 	// confirmation SMS, one transaction each, was an fsync per message.
-	err = s.marks.do(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	err = s.marks.Do(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO sms_receipts (message_id, bind, state, stat, err, received_at)
 			VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (message_id, bind, state) DO UPDATE SET received_at = EXCLUDED.received_at`,

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/izin/izin/consent"
+	"github.com/izin/izin/internal/groupcommit"
 )
 
 // Store implements consent.Store, consent.Directory and consent.Requests.
@@ -27,7 +28,7 @@ type Store struct {
 	loc    *time.Location
 	now    func() time.Time
 	// marks group-commits the outbox's small writes (MarkSent, receipts).
-	marks *groupCommit
+	marks *groupcommit.Group[txFunc]
 }
 
 // Options configure a Store.
@@ -45,7 +46,7 @@ func New(pool *pgxpool.Pool, o Options) *Store {
 	if o.Location == nil {
 		o.Location = time.UTC
 	}
-	return &Store{pool: pool, policy: o.Policy, loc: o.Location, now: o.Now, marks: &groupCommit{pool: pool, max: 500}}
+	return &Store{pool: pool, policy: o.Policy, loc: o.Location, now: o.Now, marks: newTxGroup(pool)}
 }
 
 // Pool returns the underlying pool (for health checks).
