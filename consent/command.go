@@ -35,6 +35,24 @@ type Command struct {
 	Group string `json:"group,omitempty"`
 	// Request ties an item of a provider's batch upload to its result row.
 	Request *RequestRef `json:"request,omitempty"`
+	// IfRecorded makes the command apply only to a consent already on
+	// record; without one it changes nothing and leaves no trace. A
+	// recipient's SMS or call speaks for the number whatever type a
+	// provider recorded it under, so the channels send one of these for
+	// the merchant (TACIR) consent beside the individual's: a merchant's
+	// RET reaches the TACIR record without creating one for everyone else.
+	IfRecorded bool `json:"ifRecorded,omitempty"`
+}
+
+// RecipientTypeTwin returns a copy of c for the same consent under the
+// other recipient type that a recipient channel speaks for (TACIR beside
+// BIREYSEL), applied only if recorded, with its own id.
+func (c Command) RecipientTypeTwin() Command {
+	t := c
+	t.RecipientType = Merchant
+	t.ID = c.ID + "-" + string(Merchant)
+	t.IfRecorded = true
+	return t
 }
 
 // Evidence is what the channel saw: kept with the event forever, shown to
@@ -89,4 +107,7 @@ type Outcome struct {
 	// Duplicate: the command was applied before; Event/Err are what it
 	// produced then, as far as the store kept it.
 	Duplicate bool
+	// Skipped: an IfRecorded command found nothing on record and changed
+	// nothing (Event and Err are nil).
+	Skipped bool
 }

@@ -24,7 +24,7 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		Applied: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "izin_commands_applied_total", Help: "Consent commands applied by the core, by outcome.",
+			Name: "izin_commands_applied_total", Help: "Consent commands applied by the core, by outcome (recorded, rejected, duplicate, skipped: a merchant twin with nothing on record).",
 		}, []string{"origin", "outcome"}),
 		ApplyLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "izin_apply_latency_seconds", Help: "Time from a command's acceptance at intake to its commit.",
@@ -67,6 +67,8 @@ func (m *Metrics) observeApply(outs []consent.Outcome, cmds []consent.Command, t
 			outcome = "duplicate"
 		case o.Err != nil:
 			outcome = "rejected"
+		case o.Skipped:
+			outcome = "skipped"
 		}
 		m.Applied.WithLabelValues(string(cmds[i].Origin), outcome).Inc()
 		if !o.Duplicate && !cmds[i].ReceivedAt.IsZero() {

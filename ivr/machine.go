@@ -307,9 +307,9 @@ func (m *Machine) record(ctx context.Context, st State) (State, Response) {
 	if st.Action == ActionConsent {
 		status = consent.StatusApproved
 	}
-	cmds := make([]consent.Command, 0, len(st.Types))
+	cmds := make([]consent.Command, 0, 2*len(st.Types))
 	for _, typ := range st.Types {
-		cmds = append(cmds, consent.Command{
+		c := consent.Command{
 			ID:     fmt.Sprintf("%s-%d-%d-%s", group, st.Brand.IYSCode, st.Brand.BrandCode, typ),
 			Origin: consent.OriginRecipient,
 			Key: consent.Key{IYSCode: st.Brand.IYSCode, BrandCode: st.Brand.BrandCode, Recipient: st.Recipient,
@@ -318,7 +318,10 @@ func (m *Machine) record(ctx context.Context, st State) (State, Response) {
 			Evidence: consent.Evidence{Channel: "ivr", MessageID: st.CallID,
 				Extra: map[string]string{"reference": ref, "step": strconv.Itoa(st.Step), "lang": string(st.Lang)}},
 			Group: group,
-		})
+		}
+		// The number's merchant (TACIR) consent too, where a provider
+		// recorded one.
+		cmds = append(cmds, c, c.RecipientTypeTwin())
 	}
 	payload, err := consent.EncodeEnvelope(cmds...)
 	if err == nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/izin/izin/consent"
+	"github.com/izin/izin/consent/consenttest"
 	"github.com/izin/izin/otp"
 )
 
@@ -294,7 +295,7 @@ func TestFlow(t *testing.T) {
 				if want := prev + 1; (wasEnded && st.Step != prev) || (!wasEnded && st.Step != want) {
 					t.Fatalf("step %d: step %d after %d (ended before: %v)", i, st.Step, prev, wasEnded)
 				}
-				got = append(got, r.Commands...)
+				got = append(got, consenttest.Individuals(t, r.Commands)...)
 			}
 			if tc.outcome != "" && r.Outcome != tc.outcome {
 				t.Errorf("outcome %q, want %q", r.Outcome, tc.outcome)
@@ -308,7 +309,7 @@ func TestFlow(t *testing.T) {
 			checkCommands(t, got, tc.want)
 			var queued []consent.Command
 			for _, e := range b.q.entries {
-				queued = append(queued, e...)
+				queued = append(queued, consenttest.Individuals(t, e)...)
 			}
 			checkCommands(t, queued, tc.want)
 			if len(b.q.entries) > 1 {
@@ -373,7 +374,7 @@ func TestCommandIDsDependOnCallAndStep(t *testing.T) {
 		for _, d := range append(pre, "1", "600101#", "1", "3") {
 			st, r = b.m.Next(context.Background(), st, Input{Digits: d})
 		}
-		return r.Commands
+		return consenttest.Individuals(t, r.Commands)
 	}
 	a, again, other, later := walk("CA1"), walk("CA1"), walk("CA2"), walk("CA1", "0")
 	if len(a) != 2 || a[0].ID == a[1].ID || a[0].Group != a[1].Group {

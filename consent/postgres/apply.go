@@ -145,6 +145,13 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, cmds []consent.Command, ou
 		if st, ok := state[c.Key]; ok {
 			prev = &st
 		}
+		if c.IfRecorded && prev == nil {
+			// Nothing on record to change, and no ledger row: a copy of
+			// the command applied later decides again, against the state
+			// then, which is what its sender meant.
+			out[i].Skipped = true
+			continue
+		}
 		if rerr := consent.Decide(prev, c); rerr != nil {
 			out[i].Err = rerr
 			ledger = append(ledger, []any{c.ID, now, nil, string(rerr.Code), rerr.Message, strings.Join(rerr.Location, ",")})

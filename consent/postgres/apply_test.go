@@ -385,3 +385,60 @@ func TestApplyConcurrentOneKey(t *testing.T) {
 		t.Errorf("Verify: %v", err)
 	}
 }
+
+// TestMerchantTwin: a recipient's SMS refusal comes with an if-recorded
+// twin for the merchant (TACIR) consent. Where a provider recorded the
+// number as TACIR, both consents are refused; elsewhere only the
+// individual's is, the twin leaving no event and no ledger row.
+func TestMerchantTwin(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	merchant := func(k consent.Key) consent.Key { k.RecipientType = consent.Merchant; return k }
+	e.apply(byProvider("up-1", merchant(phoneKey(1)), consent.StatusApproved, consent.SourceWeb, day(e.loc, -time.Hour)))
+
+	sms := func(id string, n int) []consent.Command {
+		c := byRecipient(id, phoneKey(n), consent.StatusRejected, consent.SourceRegistrySMS, day(e.loc, 0))
+		c.Group = id
+		return []consent.Command{c, c.RecipientTypeTwin()}
+	}
+	out := e.apply(append(sms("sms-1", 1), sms("sms-2", 2)...)...)
+	for i, want := range []string{"recorded", "recorded", "recorded", "skipped"} {
+		got := "recorded"
+		switch {
+		case out[i].Err != nil:
+			got = "error " + string(out[i].Err.Code)
+		case out[i].Skipped:
+			got = "skipped"
+		case out[i].Event == nil:
+			got = "no event"
+		}
+		if got != want {
+			t.Errorf("command %s: %s, want %s", out[i].CommandID, got, want)
+		}
+	}
+	if st := e.count(`SELECT count(*) FROM consents WHERE recipient = '+905320000001' AND status = 'RET'`); st != 2 {
+		t.Errorf("number with a TACIR record: %d consents refused, want BIREYSEL and TACIR", st)
+	}
+	if n := e.count(`SELECT count(*) FROM consents WHERE recipient = '+905320000002'`); n != 1 {
+		t.Errorf("number without a TACIR record: %d consents, want only the BIREYSEL refusal", n)
+	}
+	if n := e.count(`SELECT count(*) FROM commands WHERE command_id = 'sms-2-TACIR'`); n != 0 {
+		t.Errorf("a skipped twin left %d ledger rows", n)
+	}
+	// One confirmation per message, listing both changes of sms-1.
+	if n := e.count(`SELECT count(*) FROM confirmations WHERE group_id IN ('sms-1', 'sms-2')`); n != 2 {
+		t.Errorf("%d confirmations, want one per message", n)
+	}
+	if n := e.count(`SELECT count(*) FROM events WHERE group_id = 'sms-1'`); n != 2 {
+		t.Errorf("%d events in sms-1's group, want 2", n)
+	}
+
+	// Redelivered: nothing changes twice.
+	out = e.apply(sms("sms-1", 1)...)
+	if !out[0].Duplicate || !out[1].Duplicate {
+		t.Errorf("redelivery: %+v", out)
+	}
+	if n := e.count(`SELECT count(*) FROM events WHERE group_id = 'sms-1'`); n != 2 {
+		t.Errorf("after redelivery %d events in sms-1's group, want 2", n)
+	}
+}

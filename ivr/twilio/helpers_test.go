@@ -23,6 +23,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/izin/izin/consent"
+	"github.com/izin/izin/consent/consenttest"
 	"github.com/izin/izin/ivr"
 	"github.com/izin/izin/otp"
 	"github.com/izin/izin/queue"
@@ -198,6 +199,8 @@ func (b *bundle) count(outcome string) int {
 }
 
 // queued returns the commands in the test's stream, entry by entry.
+// queued returns the individual commands of every queue entry (their
+// merchant twins checked and left out).
 func (b *bundle) queued() [][]consent.Command {
 	b.t.Helper()
 	msgs, err := b.rdb.XRange(context.Background(), b.prefix+"commands", "-", "+").Result()
@@ -210,7 +213,7 @@ func (b *bundle) queued() [][]consent.Command {
 		if err != nil {
 			b.t.Fatal(err)
 		}
-		out = append(out, cmds)
+		out = append(out, consenttest.Individuals(b.t, cmds))
 	}
 	return out
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/izin/izin/channels/smpp/pdu"
 	"github.com/izin/izin/consent"
+	"github.com/izin/izin/consent/consenttest"
 	"github.com/izin/izin/queue"
 )
 
@@ -83,7 +84,8 @@ func (q *testQueue) EnqueueOnce(ctx context.Context, o queue.Once) (string, queu
 
 func (q *testQueue) setFail(f bool) { q.fail.Store(f) }
 
-// envelopes decodes every entry in the stream.
+// envelopes decodes every entry in the stream and returns its individual
+// (BIREYSEL) commands, having checked each has its merchant twin.
 func (q *testQueue) envelopes(t *testing.T) [][]consent.Command {
 	t.Helper()
 	msgs, err := q.rdb.XRange(context.Background(), q.q.Config().Stream, "-", "+").Result()
@@ -97,7 +99,7 @@ func (q *testQueue) envelopes(t *testing.T) [][]consent.Command {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, cmds)
+		out = append(out, consenttest.Individuals(t, cmds))
 	}
 	return out
 }

@@ -375,8 +375,9 @@ func (in *Intake) enqueue(ctx context.Context, m Message, p Parsed, brands []con
 	return in.queued(ctx, m)
 }
 
-// envelope encodes a message's commands, one per brand and type, and
-// records their IDs in m.
+// envelope encodes a message's commands, one per brand and type for the
+// individual (BIREYSEL) consent and one applied only if recorded for the
+// merchant (TACIR) consent, and records their IDs in m.
 func (in *Intake) envelope(m *Message, p Parsed, brands []consent.Brand) ([]byte, error) {
 	status := consent.StatusRejected
 	if p.Kind == KindConsent {
@@ -396,8 +397,11 @@ func (in *Intake) envelope(m *Message, p Parsed, brands []consent.Brand) ([]byte
 				Evidence: consent.Evidence{Channel: "sms", Peer: m.Bind, MessageID: m.ID, Text: m.Text},
 				Group:    group,
 			}
-			cmds = append(cmds, c)
-			m.CommandIDs = append(m.CommandIDs, c.ID)
+			// The number's merchant (TACIR) consent too, where a
+			// provider recorded one.
+			twin := c.RecipientTypeTwin()
+			cmds = append(cmds, c, twin)
+			m.CommandIDs = append(m.CommandIDs, c.ID, twin.ID)
 		}
 	}
 	return consent.EncodeEnvelope(cmds...)

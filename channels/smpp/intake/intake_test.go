@@ -38,7 +38,8 @@ func TestRefuseOneBrand(t *testing.T) {
 	}
 	kept := e.evidence.all()
 	if len(kept) != 1 || kept[0].Outcome != OutcomeQueued || kept[0].Recipient != "+905321234567" ||
-		kept[0].Sender != "05321234567" || len(kept[0].CommandIDs) != 1 || kept[0].ID != c.Evidence.MessageID {
+		kept[0].Sender != "05321234567" || len(kept[0].CommandIDs) != 2 || // the command and its merchant twin
+		kept[0].ID != c.Evidence.MessageID {
 		t.Errorf("evidence %+v", kept)
 	}
 	if r := e.replier.all(); len(r) != 0 {
