@@ -101,6 +101,9 @@ type SMPPBind struct {
 	SystemID string `yaml:"system_id"`
 	Password string `yaml:"password" secret:"true"`
 	Mode     string `yaml:"mode"`
+	// MaxTPS paces submit_sm on the bind (confirmations, replies, codes)
+	// to the SMSC's licensed throughput; 0: unpaced.
+	MaxTPS int `yaml:"max_tps"`
 }
 
 // Duration reads "30s", "5m" in YAML and the environment.
@@ -300,6 +303,9 @@ func (c Config) Validate() error {
 		}
 		if len(b.Password) > 8 {
 			bad(key+".password", "SMPP allows at most 8 characters, got %d", len(b.Password))
+		}
+		if b.MaxTPS < 0 {
+			bad(key+".max_tps", "want 0 (unpaced) or more, got %d", b.MaxTPS)
 		}
 		if b.Mode != "" && b.Mode != "transceiver" && b.Mode != "rx+tx" {
 			bad(key+".mode", "want transceiver or rx+tx, got %q", b.Mode)

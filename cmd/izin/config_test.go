@@ -105,6 +105,15 @@ func TestConfigSMPPFieldLengths(t *testing.T) {
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "smpp.binds[0].system_id") {
 		t.Errorf("an empty system_id: %v", err)
 	}
+	c.SMPP.Binds[0].SystemID = "izin"
+	c.SMPP.Binds[0].MaxTPS = -1
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "smpp.binds[0].max_tps") {
+		t.Errorf("max_tps -1: %v", err)
+	}
+	c.SMPP.Binds[0].MaxTPS = 100
+	if err := c.Validate(); err != nil {
+		t.Errorf("max_tps 100: %v", err)
+	}
 }
 
 func TestConfigUnknownFileKey(t *testing.T) {

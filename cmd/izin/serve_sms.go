@@ -48,7 +48,7 @@ func startSMS(_ context.Context, d *serveDeps) error {
 		}
 		names[b.Name] = true
 		sessions = append(sessions, esme.NewSession(esme.BindConfig{
-			Name: b.Name, Addr: b.Addr, SystemID: b.SystemID, Password: b.Password, Mode: b.Mode,
+			Name: b.Name, Addr: b.Addr, SystemID: b.SystemID, Password: b.Password, Mode: b.Mode, MaxTPS: b.MaxTPS,
 		}, handler, log))
 	}
 	sender := smpp.NewSender(sessions, d.cfg.SMPP.ShortCode, d.texts(), log)

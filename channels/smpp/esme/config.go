@@ -41,6 +41,11 @@ type BindConfig struct {
 
 	ThrottleRetries int           // resubmits after ESME_RTHROTTLED / ESME_RMSGQFUL, default 5
 	ThrottleBackoff time.Duration // first wait before such a resubmit, doubling up to ReconnectMax; default 500ms
+
+	// MaxTPS paces submit_sm to at most this many a second on the bind,
+	// the throughput an SMSC operator licenses (beyond it an SMSC answers
+	// ESME_RTHROTTLED or drops the bind). 0: unpaced.
+	MaxTPS int
 }
 
 func (c BindConfig) withDefaults() BindConfig {

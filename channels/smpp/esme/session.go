@@ -24,6 +24,9 @@ type Session struct {
 	seq   seqCounter
 	links []*link
 	tx    *link // the link Submit uses
+
+	paceMu sync.Mutex
+	next   time.Time // the earliest a submit_sm may go (MaxTPS)
 }
 
 // link is one connection role of a Session with its own reconnect loop.
@@ -94,6 +97,9 @@ func (s *Session) Submit(ctx context.Context, sm *pdu.SubmitSM) (string, error) 
 		c := s.tx.conn()
 		if c == nil {
 			return "", &Error{Op: "submit_sm", Err: ErrNotBound}
+		}
+		if err := s.pace(ctx); err != nil {
+			return "", &Error{Op: "submit_sm", Err: err}
 		}
 		st, id, err := s.submitOnce(ctx, c, sm)
 		if err != nil {
@@ -272,6 +278,26 @@ func jitter(d time.Duration) time.Duration {
 		return d
 	}
 	return d/2 + rand.N(d/2+1)
+}
+
+// pace waits for this submit_sm's slot under MaxTPS: slots are 1/MaxTPS
+// apart, taken in turn by concurrent callers, none saved up while idle.
+func (s *Session) pace(ctx context.Context) error {
+	if s.cfg.MaxTPS <= 0 {
+		return nil
+	}
+	s.paceMu.Lock()
+	now := time.Now()
+	slot := now
+	if s.next.After(now) {
+		slot = s.next
+	}
+	s.next = slot.Add(time.Second / time.Duration(s.cfg.MaxTPS))
+	s.paceMu.Unlock()
+	if d := slot.Sub(now); d > 0 {
+		return sleep(ctx, d)
+	}
+	return nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

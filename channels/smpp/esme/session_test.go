@@ -449,3 +449,51 @@ func TestBadModeFailsRun(t *testing.T) {
 		t.Fatal("Run with mode bogus returned nil")
 	}
 }
+
+// TestMaxTPSPaces: with MaxTPS 50, twenty concurrent submit_sm cannot all
+// go out in less than 19 slots of 20ms (a lower bound only: a loaded
+// machine may take longer, never shorter). Unpaced they take a few ms.
+func TestMaxTPSPaces(t *testing.T) {
+	srv, addr := startSMSC(t, smsc.Config{})
+	cfg := fastConfig(addr)
+	cfg.MaxTPS = 50
+	s := NewSession(cfg, &recorder{}, testLogger(t))
+	runSession(t, s)
+	eventually(t, "bind", s.Bound)
+	const n = 20
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			if _, err := s.Submit(context.Background(), submitText(t, "Onay")); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if took, least := time.Since(start), (n-1)*time.Second/50; took < least {
+		t.Errorf("%d submits at MaxTPS 50 took %s, less than %s", n, took, least)
+	}
+	if got := srv.Received()[pdu.SubmitSMID]; got != n {
+		t.Errorf("SMSC saw %d submit_sm, want %d", got, n)
+	}
+
+	// A caller that gives up waiting for its slot gets an error, not a
+	// submit_sm sent later.
+	cfg.MaxTPS = 1
+	slow := NewSession(cfg, &recorder{}, testLogger(t))
+	runSession(t, slow)
+	eventually(t, "bind", slow.Bound)
+	if _, err := slow.Submit(context.Background(), submitText(t, "Onay")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := slow.Submit(ctx, submitText(t, "Onay")); err == nil {
+		t.Error("a submit whose slot is a second away went out within 50ms")
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if got := srv.Received()[pdu.SubmitSMID]; got != n+1 {
+		t.Errorf("SMSC saw %d submit_sm, want %d (the cancelled one never sent)", got, n+1)
+	}
+}
