@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/izin/izin/consent/postgres"
 )
 
 // polledEvent is a newly visible event: its id and recipient.
@@ -95,18 +97,18 @@ func gapRanges(gaps map[int64]time.Time) (lo, hi []int64) {
 	return lo, hi
 }
 
-// benchPool opens the load commands' PostgreSQL pool. Its sessions keep
-// the planner off sequential scans: the poll reads a table that grows by
-// thousands of rows a second from empty, faster than autovacuum analyses
-// it, and with the stale statistics the planner scanned the whole table
-// at every poll (a third of a core taken from the server being measured).
+// benchPool opens the load commands' PostgreSQL pool, with the store's
+// session settings (postgres.ConfigurePool: no sequential scans, no JIT):
+// the poll reads a table that grows by thousands of rows a second from
+// empty, faster than autovacuum analyses it, and with the stale statistics
+// the planner scanned the whole table at every poll (a third of a core
+// taken from the server being measured).
 func benchPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, err
 	}
-	cfg.ConnConfig.RuntimeParams["enable_seqscan"] = "off"
-	cfg.ConnConfig.RuntimeParams["jit"] = "off" // the same stale costs made it compile each poll
+	postgres.ConfigurePool(cfg)
 	cfg.ConnConfig.RuntimeParams["application_name"] = "izin bench"
 	return pgxpool.NewWithConfig(ctx, cfg)
 }
